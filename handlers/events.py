@@ -1,0 +1,199 @@
+"""Event resolution: which launch event a mention belongs to, and what it changes.
+
+Pure functions over frozen values; the caller loads candidate events (same key, same scope)
+and persists the returned :class:`EventChange`.
+
+Rules:
+
+- A mention joins a candidate with the same key while the candidate is *live*: not yet
+  launched/failed and touched within ``UPCOMING_WINDOW`` (previews of a launch that keeps
+  slipping stay one event), or launched/failed no more than ``REPORT_WINDOW`` before the
+  article (the launch reports of the following days). Otherwise it starts a new event — the
+  next Starlink flight with a generic name is a new launch, not an update.
+- Status moves forward only: upcoming ⇄ scrubbed while the launch is pending (an older
+  article never undoes a newer status), anything → launched/failed, launched → failed
+  (a failure found later). A late preview never moves a launched event back to upcoming.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from handlers.domain import Article, LaunchEvent, LaunchMention, LaunchStatus, Source, StatusChange
+
+UPCOMING_WINDOW = timedelta(days=45)
+REPORT_WINDOW = timedelta(days=3)
+MAX_SOURCES = 50
+
+_RANK = {
+    LaunchStatus.UPCOMING: 0,
+    LaunchStatus.SCRUBBED: 0,
+    LaunchStatus.LAUNCHED: 1,
+    LaunchStatus.FAILED: 2,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EventChange:
+    """What one mention does to the event store.
+
+    ``event.id`` is 0 for a new event. ``changed`` means a reader would see a difference
+    (the message should be edited); ``status_changed`` means the status moved and
+    subscribers deserve a notification.
+    """
+
+    event: LaunchEvent
+    is_new: bool
+    changed: bool
+    status_changed: bool
+    previous_status: LaunchStatus | None = None
+
+
+def article_time(article: Article, now: datetime) -> datetime:
+    """When the article speaks from: its date, or when we saw it if it has none."""
+    if article.published is None or article.published > now:
+        return now
+    return article.published
+
+
+def pick_candidate(
+    mention: LaunchMention, at: datetime, candidates: Sequence[LaunchEvent]
+) -> LaunchEvent | None:
+    """The live event with the mention's key that ``at`` falls into, newest first."""
+    for event in sorted(candidates, key=lambda e: e.updated, reverse=True):
+        if event.key != mention.event_key:
+            continue
+        if event.status.is_outcome:
+            outcome_at = _status_since(event)
+            if at - outcome_at <= REPORT_WINDOW:
+                return event
+        elif at - _last_activity(event) <= UPCOMING_WINDOW:
+            return event
+    return None
+
+
+def resolve(
+    mention: LaunchMention,
+    article: Article,
+    candidates: Sequence[LaunchEvent],
+    now: datetime,
+) -> EventChange:
+    """Decide how ``mention`` (read from ``article``) changes the events it may belong to."""
+    at = article_time(article, now)
+    source = Source(
+        article_key=article.key,
+        title=article.title,
+        link=article.link,
+        site=article.source,
+        published=article.published,
+    )
+    existing = pick_candidate(mention, at, candidates)
+    if existing is None:
+        return EventChange(event=_new_event(mention, article, source, now), is_new=True,
+                           changed=True, status_changed=False)
+    return _merge(existing, mention, source, at, now)
+
+
+def _new_event(
+    mention: LaunchMention, article: Article, source: Source, now: datetime
+) -> LaunchEvent:
+    return LaunchEvent(
+        id=0,
+        key=mention.event_key,
+        status=mention.status,
+        vehicle=mention.vehicle,
+        mission=mention.mission,
+        site=mention.site,
+        crewed=mention.crewed,
+        agencies=mention.agencies,
+        launch_time=mention.launch_time,
+        summary=article.summary,
+        first_seen=now,
+        updated=now,
+        revision=1,
+        sources=(source,),
+        history=(StatusChange(mention.status, article_time(article, now), article.key),),
+    )
+
+
+def next_status(
+    current: LaunchStatus, current_since: datetime, proposed: LaunchStatus, at: datetime
+) -> LaunchStatus:
+    """The status after a mention proposing ``proposed`` written at ``at``."""
+    if proposed == current:
+        return current
+    if _RANK[proposed] > _RANK[current]:
+        return proposed
+    if _RANK[proposed] < _RANK[current]:
+        return current
+    # upcoming ⇄ scrubbed: only news newer than the current status moves it.
+    return proposed if at > current_since else current
+
+
+def _merge(
+    event: LaunchEvent, mention: LaunchMention, source: Source, at: datetime, now: datetime
+) -> EventChange:
+    status = next_status(event.status, _status_since(event), mention.status, at)
+    status_changed = status != event.status
+    has_source = any(s.article_key == source.article_key for s in event.sources)
+    sources = event.sources
+    if not has_source and len(sources) < MAX_SOURCES:
+        sources = (*sources, source)
+    launch_time = event.launch_time
+    if mention.launch_time is not None and (
+        launch_time is None or (not event.status.is_outcome and at >= _status_since(event))
+    ):
+        launch_time = mention.launch_time
+    agencies = event.agencies + tuple(a for a in mention.agencies if a not in event.agencies)
+    merged = dataclasses.replace(
+        event,
+        status=status,
+        vehicle=event.vehicle or mention.vehicle,
+        mission=event.mission or mention.mission,
+        site=event.site or mention.site,
+        crewed=event.crewed if event.crewed is not None else mention.crewed,
+        agencies=agencies,
+        launch_time=launch_time,
+        sources=sources,
+    )
+    changed = _visible(merged) != _visible(event)
+    if status_changed:
+        merged = dataclasses.replace(
+            merged, history=(*event.history, StatusChange(status, at, source.article_key))
+        )
+    if changed:
+        merged = dataclasses.replace(merged, updated=now, revision=event.revision + 1)
+    return EventChange(
+        event=merged,
+        is_new=False,
+        changed=changed,
+        status_changed=status_changed,
+        previous_status=event.status,
+    )
+
+
+def _visible(event: LaunchEvent) -> tuple[object, ...]:
+    return (
+        event.status,
+        event.vehicle,
+        event.mission,
+        event.site,
+        event.crewed,
+        event.agencies,
+        event.launch_time,
+        len(event.sources),
+        event.summary,
+    )
+
+
+def _last_activity(event: LaunchEvent) -> datetime:
+    times = [s.published for s in event.sources if s.published is not None]
+    times.extend(h.at for h in event.history)
+    return max(times, default=event.updated)
+
+
+def _status_since(event: LaunchEvent) -> datetime:
+    return event.history[-1].at if event.history else event.first_seen

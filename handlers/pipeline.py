@@ -1,0 +1,283 @@
+"""The one orchestrator: poll due feeds, store what is new, turn launch stories into alerts.
+
+For each due feed: fetch (conditional GET) → parse off the event loop → record keys as
+seen → match the new, recent articles → resolve them into launch events → write outbox
+rows, all of it in one transaction per feed. The first successful poll of a feed only
+records what is there ("seeding") and alerts nothing.
+
+Failures stay with their feed: it is logged, backed off and, if it keeps failing,
+disabled with the reason recorded. Nothing here talks to Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from handlers.domain import Article, Feed, LaunchMention
+from handlers.errors import FeedError, HTTPStatusError
+from handlers.events import resolve
+from handlers.fetcher import FetchResult
+from handlers.parser import ParsedFeed
+from handlers.ports import FeedFailure, FeedStore, FeedSuccess, IngestStore
+from handlers.schedule_math import compute_backoff, next_poll_delay
+
+log = logging.getLogger(__name__)
+
+ParseFn = Callable[[bytes, Mapping[str, str], str, int | None], Awaitable[ParsedFeed]]
+
+
+class Fetch(Protocol):
+    """The part of the fetcher the pipeline uses."""
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        previous_body_hash: str | None,
+    ) -> FetchResult:
+        """Conditional GET of one feed."""
+        ...
+
+
+class Matcher(Protocol):
+    """Reads one article and says which launch it is about, if any."""
+
+    def match_article(self, article: Article) -> LaunchMention | None:
+        """A launch mention, or None for anything that is not a launch story."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Knobs of the polling pipeline (the CLI fills them from settings)."""
+
+    poll_interval: float = 300.0
+    max_concurrent_polls: int = 32
+    max_due_per_tick: int = 2000
+    recent_window: timedelta = timedelta(hours=72)
+    max_failures: int = 10
+    backoff_base: float = 60.0
+    backoff_cap: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollReport:
+    """What one feed poll did (one log line, and the CLI's ``poll --once`` output)."""
+
+    feed_id: int
+    url: str
+    status: str
+    new: int = 0
+    matched: int = 0
+    events_created: int = 0
+    events_updated: int = 0
+    deliveries: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Unchanged:
+    pending: dict[int, tuple[datetime, datetime]] = field(default_factory=dict)
+
+
+class Pipeline:
+    """Polls feeds and feeds the outbox; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        feeds: FeedStore,
+        store: IngestStore,
+        fetcher: Fetch,
+        parse: ParseFn,
+        matcher: Matcher,
+        config: PipelineConfig | None = None,
+        rng: random.Random | None = None,
+        on_deliveries: Callable[[], None] | None = None,
+    ) -> None:
+        self._feeds = feeds
+        self._store = store
+        self._fetcher = fetcher
+        self._parse = parse
+        self._matcher = matcher
+        self.config = config or PipelineConfig()
+        self._rng = rng or random.Random()
+        self._on_deliveries = on_deliveries
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[PollReport]] = set()
+        self._unchanged = _Unchanged()
+        self._slots = asyncio.Semaphore(self.config.max_concurrent_polls)
+        self.last_cycle_at: datetime | None = None
+
+    async def start_due(self, now: datetime) -> list[asyncio.Task[PollReport]]:
+        """Start polls for every due feed not already being polled; return their tasks."""
+        await self.flush_unchanged()
+        busy = self._in_flight | self._unchanged.pending.keys()
+        due = await self._feeds.due(now, self.config.max_due_per_tick + len(busy))
+        started = []
+        for feed in due:
+            if feed.id in busy:
+                continue
+            self._in_flight.add(feed.id)
+            task = asyncio.create_task(self._guarded_poll(feed, now), name=f"poll-{feed.id}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started.append(task)
+        self.last_cycle_at = now
+        return started
+
+    async def run_due(self, now: datetime) -> list[PollReport]:
+        """Poll every due feed and wait for all of them (tests, ``poll --once``)."""
+        tasks = await self.start_due(now)
+        reports = list(await asyncio.gather(*tasks)) if tasks else []
+        await self.flush_unchanged()
+        return reports
+
+    async def wait_idle(self) -> None:
+        """Let in-flight polls finish (graceful shutdown), then store their results."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.flush_unchanged()
+
+    async def flush_unchanged(self) -> None:
+        """Write the batched "nothing new" poll results in one transaction."""
+        pending, self._unchanged.pending = self._unchanged.pending, {}
+        if pending:
+            await self._feeds.record_unchanged(
+                [(fid, at, nxt) for fid, (at, nxt) in pending.items()]
+            )
+
+    async def _guarded_poll(self, feed: Feed, now: datetime) -> PollReport:
+        try:
+            async with self._slots:
+                report = await self.poll_feed(feed, now)
+        except Exception as exc:  # one broken feed must never stop the others
+            log.exception("feed=%s poll crashed", feed.url)
+            report = PollReport(feed.id, feed.url, "error", error=f"internal error: {exc!r}")
+        finally:
+            self._in_flight.discard(feed.id)
+        log.info(
+            "feed=%s status=%s new=%d matched=%d events=+%d/~%d deliveries=%d%s",
+            feed.url,
+            report.status,
+            report.new,
+            report.matched,
+            report.events_created,
+            report.events_updated,
+            report.deliveries,
+            f" error={report.error!r}" if report.error else "",
+        )
+        return report
+
+    async def poll_feed(self, feed: Feed, now: datetime) -> PollReport:
+        """Fetch, parse and ingest one feed; failures are recorded, not raised."""
+        try:
+            result = await self._fetcher.fetch(
+                feed.url,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                previous_body_hash=feed.body_hash if feed.seeded else None,
+            )
+            if result.status != "ok" or result.body is None:
+                self._unchanged.pending[feed.id] = (now, self._next_poll(now, result))
+                return PollReport(feed.id, feed.url, result.status)
+            parsed = await self._parse(result.body, result.headers, result.final_url, feed.id)
+        except FeedError as exc:
+            return await self._record_failure(feed, now, exc)
+        return await self._ingest(feed, now, result, parsed)
+
+    def _next_poll(self, now: datetime, result: FetchResult | None) -> datetime:
+        delay = next_poll_delay(
+            self.config.poll_interval,
+            result.max_age if result else None,
+            result.retry_after if result else None,
+            self._rng,
+        )
+        return now + timedelta(seconds=delay)
+
+    async def _record_failure(self, feed: Feed, now: datetime, exc: FeedError) -> PollReport:
+        failures = feed.consecutive_failures + 1
+        delay = compute_backoff(
+            failures, self.config.backoff_base, self.config.backoff_cap, self._rng
+        )
+        retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        disable = None
+        if isinstance(exc, HTTPStatusError) and exc.status == 410:
+            disable = "the publisher says the feed is gone (HTTP 410)"
+        elif failures >= self.config.max_failures:
+            disable = f"failed {failures} times in a row; last error: {exc}"
+        await self._feeds.record_failure(
+            FeedFailure(
+                feed_id=feed.id,
+                polled_at=now,
+                next_poll_at=now + timedelta(seconds=delay),
+                error=str(exc),
+                disable_reason=disable,
+            )
+        )
+        if disable:
+            log.warning("feed=%s disabled: %s", feed.url, disable)
+        return PollReport(feed.id, feed.url, "disabled" if disable else "error", error=str(exc))
+
+    async def _ingest(
+        self, feed: Feed, now: datetime, result: FetchResult, parsed: ParsedFeed
+    ) -> PollReport:
+        scope = feed.guild_id or 0
+        seeding = not feed.seeded
+        articles = {a.key: a for a in parsed.articles}
+        matched = created = updated = deliveries = 0
+        async with self._store.ingest() as tx:
+            new_keys = await tx.insert_articles(feed.id, list(articles), now)
+            fresh = [] if seeding else [
+                a for k, a in articles.items() if k in new_keys and self._is_recent(a, now)
+            ]
+            for article in sorted(fresh, key=lambda a: (a.published or now)):
+                mention = self._matcher.match_article(article)
+                if mention is None:
+                    continue
+                matched += 1
+                candidates = await tx.event_candidates(mention.event_key, scope)
+                change = resolve(mention, article, candidates, now)
+                if not change.is_new and not change.changed:
+                    continue
+                event = await tx.save_event(change, scope, feed.id, now)
+                created += change.is_new
+                updated += not change.is_new
+                deliveries += await tx.enqueue_deliveries(event, change, scope, now)
+            await tx.record_success(
+                FeedSuccess(
+                    feed_id=feed.id,
+                    polled_at=now,
+                    next_poll_at=self._next_poll(now, result),
+                    etag=result.etag,
+                    last_modified=result.last_modified,
+                    body_hash=result.body_hash,
+                    title=parsed.title[:200],
+                    moved_to=result.permanent_redirect_url,
+                )
+            )
+        if deliveries and self._on_deliveries is not None:
+            self._on_deliveries()
+        return PollReport(
+            feed.id,
+            feed.url,
+            "seeded" if seeding else "ok",
+            new=len(new_keys),
+            matched=matched,
+            events_created=created,
+            events_updated=updated,
+            deliveries=deliveries,
+        )
+
+    def _is_recent(self, article: Article, now: datetime) -> bool:
+        return article.published is None or now - article.published <= self.config.recent_window

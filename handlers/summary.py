@@ -1,0 +1,47 @@
+"""Plain-text rendering of launch events, for the console publisher and ``scan``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handlers.domain import DeliveryKind, LaunchEvent, LaunchStatus
+
+STATUS_LABEL = {
+    LaunchStatus.UPCOMING: "UPCOMING",
+    LaunchStatus.SCRUBBED: "SCRUBBED",
+    LaunchStatus.LAUNCHED: "LAUNCHED",
+    LaunchStatus.FAILED: "FAILED",
+}
+
+
+def render_event_text(
+    event: LaunchEvent, *, kind: DeliveryKind = DeliveryKind.POST, max_sources: int = 10
+) -> str:
+    """A readable block: status, launch name, facts, time and sources with links."""
+    head = f"[{STATUS_LABEL[event.status]}] {event.name}"
+    if kind is DeliveryKind.FOLLOWUP:
+        head = f"[UPDATE → {STATUS_LABEL[event.status]}] {event.name}"
+    lines = [head]
+    facts = [
+        ("Vehicle", event.vehicle),
+        ("Mission", event.mission),
+        ("Site", event.site),
+        ("Launch time", event.launch_time.strftime("%Y-%m-%d %H:%M UTC")
+         if event.launch_time else None),
+        ("Crewed", {True: "yes", False: "no", None: None}[event.crewed]),
+        ("Agencies", ", ".join(event.agencies) or None),
+    ]
+    lines.extend(f"  {name}: {value}" for name, value in facts if value)
+    lines.extend(_source_lines(event, max_sources))
+    return "\n".join(lines)
+
+
+def _source_lines(event: LaunchEvent, max_sources: int) -> Sequence[str]:
+    lines = [f"  Sources ({len(event.sources)}):"]
+    for source in event.sources[:max_sources]:
+        site = f"{source.site}: " if source.site else ""
+        link = f" <{source.link}>" if source.link else ""
+        lines.append(f"    - {site}{source.title}{link}")
+    if len(event.sources) > max_sources:
+        lines.append(f"    … and {len(event.sources) - max_sources} more")
+    return lines

@@ -1,0 +1,79 @@
+"""SQLite storage: every SQL statement of LaunchWatch lives in this package.
+
+``async with Storage.open(path) as store`` opens the one connection, migrates it and
+exposes the table stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from storage.codec import to_db
+from storage.database import SCHEMA_VERSION, Database
+from storage.events import SqliteEventStore
+from storage.feeds import SqliteFeedStore
+from storage.outbox import SqliteOutbox
+from storage.subscriptions import CONSOLE_TARGET, SqliteSubscriptionStore
+
+__all__ = [
+    "CONSOLE_TARGET",
+    "SCHEMA_VERSION",
+    "Database",
+    "SqliteEventStore",
+    "SqliteFeedStore",
+    "SqliteOutbox",
+    "SqliteSubscriptionStore",
+    "Storage",
+]
+
+
+class Storage:
+    """The database and the stores built on it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.feeds = SqliteFeedStore(db)
+        self.events = SqliteEventStore(db)
+        self.outbox = SqliteOutbox(db, self.events)
+        self.subscriptions = SqliteSubscriptionStore(db)
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: str | Path, *, migrate: bool = True) -> AsyncIterator[Storage]:
+        """Open the database at ``path`` and build the stores."""
+        async with Database.open(path, migrate=migrate) as db:
+            yield cls(db)
+
+    async def prune(self, now: datetime, *, keep_articles: timedelta) -> int:
+        """Forget seen-article keys older than ``keep_articles``, and finished outbox rows.
+
+        Keys are kept far longer than the "recent" window, so a pruned article that
+        reappears is too old to alert anyway.
+        """
+        cutoff = to_db(now - keep_articles)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("DELETE FROM articles WHERE first_seen < ?", (cutoff,))
+            pruned = cur.rowcount
+            await conn.execute(
+                "DELETE FROM outbox WHERE state IN ('done', 'dead') AND kind = 'edit'"
+                " AND created_at < ?",
+                (cutoff,),
+            )
+        return pruned
+
+    async def get_meta(self, key: str) -> str | None:
+        """A value from the ``meta`` table."""
+        row = await self.db.fetchone("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the ``meta`` table."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )

@@ -1,0 +1,290 @@
+"""Launch events with their sources and status history, and the ingest transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import aiosqlite
+
+from handlers.domain import LaunchEvent, LaunchStatus, Source, StatusChange, Subscription
+from handlers.events import EventChange
+from handlers.ports import FeedSuccess
+from storage.codec import from_db, require_time, subscription_from_row, to_db
+from storage.database import Database
+from storage.feeds import write_success
+
+_EVENT_COLUMNS = (
+    "id, key, status, status_at, vehicle, mission, site, crewed, agencies, launch_time,"
+    " summary, first_seen, updated, revision"
+)
+_NOTIFY = frozenset({LaunchStatus.LAUNCHED, LaunchStatus.FAILED, LaunchStatus.SCRUBBED})
+
+
+async def load_events(
+    conn: aiosqlite.Connection, rows: Sequence[aiosqlite.Row]
+) -> list[LaunchEvent]:
+    """Attach sources and history to event rows (two queries, whatever the count)."""
+    if not rows:
+        return []
+    ids = [r["id"] for r in rows]
+    marks = ",".join("?" * len(ids))
+    sources: dict[int, list[Source]] = {i: [] for i in ids}
+    history: dict[int, list[StatusChange]] = {i: [] for i in ids}
+    async with conn.execute(
+        "SELECT event_id, article_key, title, link, site, published FROM event_sources"
+        f" WHERE event_id IN ({marks}) ORDER BY added_at, rowid",
+        ids,
+    ) as cur:
+        for s in await cur.fetchall():
+            sources[s["event_id"]].append(
+                Source(s["article_key"], s["title"], s["link"], s["site"], from_db(s["published"]))
+            )
+    async with conn.execute(
+        f"SELECT event_id, status, at, article_key FROM event_history WHERE event_id IN ({marks})"
+        " ORDER BY id",
+        ids,
+    ) as cur:
+        for h in await cur.fetchall():
+            history[h["event_id"]].append(
+                StatusChange(LaunchStatus(h["status"]), require_time(h["at"]), h["article_key"])
+            )
+    return [
+        LaunchEvent(
+            id=r["id"],
+            key=r["key"],
+            status=LaunchStatus(r["status"]),
+            vehicle=r["vehicle"],
+            mission=r["mission"],
+            site=r["site"],
+            crewed=None if r["crewed"] is None else bool(r["crewed"]),
+            agencies=tuple(json.loads(r["agencies"])),
+            launch_time=from_db(r["launch_time"]),
+            summary=r["summary"],
+            first_seen=require_time(r["first_seen"]),
+            updated=require_time(r["updated"]),
+            revision=r["revision"],
+            sources=tuple(sources[r["id"]]),
+            history=tuple(history[r["id"]]),
+        )
+        for r in rows
+    ]
+
+
+class SqliteIngest:
+    """Implements the pipeline's ingest transaction on an open connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def insert_articles(self, feed_id: int, keys: Sequence[str], now: datetime) -> set[str]:
+        """One statement per batch: the database answers which keys are new."""
+        if not keys:
+            return set()
+        new: set[str] = set()
+        stamp = to_db(now)
+        # Stay well under SQLite's bound-variable limit.
+        for start in range(0, len(keys), 300):
+            chunk = keys[start : start + 300]
+            values = ",".join("(?, ?, ?)" for _ in chunk)
+            params: list[object] = []
+            for key in chunk:
+                params.extend((feed_id, key, stamp))
+            async with self._conn.execute(
+                f"INSERT INTO articles (feed_id, key, first_seen) VALUES {values}"
+                " ON CONFLICT DO NOTHING RETURNING key",
+                params,
+            ) as cur:
+                new.update(row[0] for row in await cur.fetchall())
+        return new
+
+    async def event_candidates(self, key: str, scope: int) -> list[LaunchEvent]:
+        """The few most recent events with this key in this scope."""
+        async with self._conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE key = ? AND scope = ?"
+            " ORDER BY updated DESC LIMIT 5",
+            (key, scope),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        return await load_events(self._conn, rows)
+
+    async def save_event(
+        self, change: EventChange, scope: int, feed_id: int | None, now: datetime
+    ) -> LaunchEvent:
+        """Insert or update the event row, add its new source and history entries."""
+        event = change.event
+        values = (
+            event.status.value,
+            to_db(event.history[-1].at if event.history else now),
+            event.vehicle,
+            event.mission,
+            event.site,
+            None if event.crewed is None else int(event.crewed),
+            json.dumps(list(event.agencies)),
+            to_db(event.launch_time),
+            event.summary,
+            to_db(event.updated),
+            event.revision,
+        )
+        if change.is_new:
+            async with self._conn.execute(
+                "INSERT INTO events (status, status_at, vehicle, mission, site, crewed, agencies,"
+                " launch_time, summary, updated, revision, key, scope, first_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (*values, event.key, scope, to_db(event.first_seen)),
+            ) as cur:
+                row = await cur.fetchone()
+            assert row is not None
+            event_id = int(row[0])
+            new_history = event.history
+        else:
+            event_id = event.id
+            await self._conn.execute(
+                "UPDATE events SET status = ?, status_at = ?, vehicle = ?, mission = ?, site = ?,"
+                " crewed = ?, agencies = ?, launch_time = ?, summary = ?, updated = ?,"
+                " revision = ? WHERE id = ?",
+                (*values, event_id),
+            )
+            new_history = event.history[-1:] if change.status_changed else ()
+        await self._conn.executemany(
+            "INSERT INTO event_sources (event_id, feed_id, article_key, title, link, site,"
+            " published, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [
+                (event_id, feed_id, s.article_key, s.title, s.link, s.site, to_db(s.published),
+                 to_db(now))
+                for s in event.sources
+            ],
+        )
+        await self._conn.executemany(
+            "INSERT INTO event_history (event_id, status, at, article_key) VALUES (?, ?, ?, ?)",
+            [(event_id, h.status.value, to_db(h.at), h.article_key) for h in new_history],
+        )
+        return _with_id(event, event_id)
+
+    async def enqueue_deliveries(
+        self, event: LaunchEvent, change: EventChange, scope: int, now: datetime
+    ) -> int:
+        """Post to new matches, edit stale messages, follow up on status changes that matter."""
+        async with self._conn.execute(
+            "SELECT * FROM subscriptions WHERE state = 'active' AND (? = 0 OR guild_id = ?)",
+            (scope, scope),
+        ) as cur:
+            subs = [subscription_from_row(r) for r in await cur.fetchall()]
+        async with self._conn.execute(
+            "SELECT subscription_id, state FROM outbox WHERE event_id = ? AND kind = 'post'",
+            (event.id,),
+        ) as cur:
+            posts = {row[0]: row[1] for row in await cur.fetchall()}
+        rows: list[tuple[int, str, str]] = []
+        for sub in subs:
+            if posts.get(sub.id) == "dead":
+                continue  # that channel refused the post; editing it is pointless
+            rows.extend(_jobs_for(sub, sub.id in posts, event, change))
+        if not rows:
+            return 0
+        stamp = to_db(now)
+        cur = await self._conn.executemany(
+            "INSERT INTO outbox (subscription_id, event_id, kind, followup_status,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(sid, event.id, kind, status, stamp, stamp) for sid, kind, status in rows],
+        )
+        return max(cur.rowcount, 0)
+
+    async def record_success(self, success: FeedSuccess) -> None:
+        """Store the feed's validators and schedule in this transaction."""
+        await write_success(self._conn, success)
+
+
+def _jobs_for(
+    sub: Subscription, posted: bool, event: LaunchEvent, change: EventChange
+) -> list[tuple[int, str, str]]:
+    wanted = sub.filters.matches(event)
+    if not posted:
+        return [(sub.id, "post", "")] if wanted else []
+    jobs = []
+    if change.changed:
+        jobs.append((sub.id, "edit", ""))
+    if wanted and change.status_changed and event.status in _NOTIFY:
+        jobs.append((sub.id, "followup", event.status.value))
+    return jobs
+
+
+def _with_id(event: LaunchEvent, event_id: int) -> LaunchEvent:
+    from dataclasses import replace
+
+    return replace(event, id=event_id)
+
+
+class SqliteEventStore:
+    """Ingest transactions and the read queries slash commands need."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def ingest(self) -> AsyncIterator[SqliteIngest]:
+        """Begin one ingest transaction."""
+        async with self._db.transaction() as conn:
+            yield SqliteIngest(conn)
+
+    async def get(self, event_id: int) -> LaunchEvent | None:
+        """One event with its sources and history."""
+        rows = await self._db.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+        )
+        events = await load_events(self._db.conn, rows)
+        return events[0] if events else None
+
+    async def recent(
+        self,
+        *,
+        limit: int = 10,
+        statuses: Sequence[LaunchStatus] = (),
+        vehicle: str | None = None,
+        agency: str | None = None,
+        scope: int = 0,
+        upcoming_only: bool = False,
+    ) -> list[LaunchEvent]:
+        """Events newest first, optionally filtered; ``scope`` adds a guild's own events."""
+        where = ["scope IN (0, ?)"]
+        params: list[object] = [scope]
+        if upcoming_only:
+            statuses = (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED)
+        if statuses:
+            where.append(f"status IN ({','.join('?' * len(statuses))})")
+            params.extend(s.value for s in statuses)
+        if vehicle:
+            where.append("vehicle = ? COLLATE NOCASE")
+            params.append(vehicle)
+        if agency:
+            where.append("EXISTS (SELECT 1 FROM json_each(agencies) WHERE value = ? COLLATE NOCASE)")
+            params.append(agency)
+        order = "COALESCE(launch_time, updated)" + (" ASC" if upcoming_only else " DESC")
+        rows = await self._db.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+            f" ORDER BY {order}, id DESC LIMIT ?",
+            (*params, limit),
+        )
+        return await load_events(self._db.conn, rows)
+
+    async def search(self, text: str, *, scope: int = 0, limit: int = 25) -> list[LaunchEvent]:
+        """Events whose vehicle or mission contains ``text``, most recently updated first."""
+        pattern = f"%{_escape_like(text)}%"
+        rows = await self._db.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope IN (0, ?) AND"
+            " (COALESCE(vehicle, '') || ' | ' || COALESCE(mission, '')) LIKE ? ESCAPE '\\'"
+            " ORDER BY updated DESC LIMIT ?",
+            (scope, pattern, limit),
+        )
+        return await load_events(self._db.conn, rows)
+
+    async def count(self) -> int:
+        """How many events are stored."""
+        row = await self._db.fetchone("SELECT COUNT(*) FROM events")
+        return int(row[0]) if row else 0
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

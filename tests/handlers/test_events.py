@@ -1,0 +1,109 @@
+"""Event resolution: one event per real launch, status only moves forward."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+
+from handlers.domain import LaunchStatus
+from handlers.events import next_status, resolve
+from tests.builders import T0, article, mention
+
+UP, SCRUB, LAUNCHED, FAILED = (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED,
+                               LaunchStatus.LAUNCHED, LaunchStatus.FAILED)
+
+
+def _stored(change, event_id=1):
+    return dataclasses.replace(change.event, id=event_id)
+
+
+def test_first_mention_creates_an_event_with_its_facts():
+    change = resolve(mention(LAUNCHED), article("a1", "Soyuz launches"), [], T0)
+    assert change.is_new
+    event = change.event
+    assert (event.status, event.vehicle, event.mission, event.site, event.crewed) == (
+        LAUNCHED, "Soyuz-2.1a", "Soyuz MS-28", "Baikonur Cosmodrome", True)
+    assert [s.article_key for s in event.sources] == ["a1"]
+    assert [h.status for h in event.history] == [LAUNCHED]
+
+
+def test_second_site_joins_the_same_event_and_adds_a_source():
+    first = _stored(resolve(mention(LAUNCHED), article("a1"), [], T0))
+    later = article("b7", site="Other Site", published=T0 + timedelta(hours=2))
+    change = resolve(mention(LAUNCHED, site=None), later, [first], T0 + timedelta(hours=2))
+    assert not change.is_new and change.changed and not change.status_changed
+    assert [s.site for s in change.event.sources] == ["Example News", "Other Site"]
+    assert change.event.revision == first.revision + 1
+    assert change.event.site == "Baikonur Cosmodrome"  # a missing fact never erases a known one
+
+
+def test_same_article_again_changes_nothing():
+    first = _stored(resolve(mention(UP), article("a1"), [], T0))
+    change = resolve(mention(UP), article("a1"), [first], T0)
+    assert not change.changed and not change.is_new
+
+
+def test_scrub_then_launch_is_one_event_with_history():
+    event = _stored(resolve(mention(UP), article("p", published=T0), [], T0))
+    t1 = T0 + timedelta(days=1)
+    scrub = resolve(mention(SCRUB), article("s", published=t1), [event], t1)
+    assert scrub.status_changed and scrub.event.status is SCRUB
+    t2 = T0 + timedelta(days=3)
+    launch = resolve(mention(LAUNCHED), article("l", published=t2), [scrub.event], t2)
+    assert launch.status_changed and launch.event.status is LAUNCHED
+    assert [h.status for h in launch.event.history] == [UP, SCRUB, LAUNCHED]
+    assert launch.event.id == event.id
+
+
+def test_late_preview_never_moves_a_launch_back_to_upcoming():
+    launched = _stored(resolve(mention(LAUNCHED), article("l", published=T0), [], T0))
+    later = T0 + timedelta(hours=5)
+    change = resolve(mention(UP), article("old-preview", published=later), [launched], later)
+    assert change.event.status is LAUNCHED and not change.status_changed
+
+
+@pytest.mark.parametrize(
+    ("current", "proposed", "newer", "expected"),
+    [
+        (UP, SCRUB, True, SCRUB),
+        (SCRUB, UP, True, UP),
+        (SCRUB, UP, False, SCRUB),  # an older preview does not undo a newer scrub
+        (UP, LAUNCHED, False, LAUNCHED),
+        (LAUNCHED, FAILED, True, FAILED),
+        (FAILED, LAUNCHED, True, FAILED),
+        (LAUNCHED, SCRUB, True, LAUNCHED),
+    ],
+)
+def test_status_transitions(current, proposed, newer, expected):
+    at = T0 + timedelta(hours=1 if newer else -1)
+    assert next_status(current, T0, proposed, at) is expected
+
+
+def test_same_key_long_after_a_launch_is_a_new_launch():
+    launched = _stored(resolve(mention(LAUNCHED, key="falcon 9|starlink"), article("x"), [], T0))
+    next_week = T0 + timedelta(days=7)
+    change = resolve(mention(UP, key="falcon 9|starlink"), article("y", published=next_week),
+                     [launched], next_week)
+    assert change.is_new
+
+
+def test_slipping_launch_stays_one_event_across_weeks():
+    event = _stored(resolve(mention(UP), article("a", published=T0), [], T0))
+    for week in range(1, 6):
+        at = T0 + timedelta(weeks=week)
+        change = resolve(mention(SCRUB if week % 2 else UP), article(f"w{week}", published=at),
+                         [event], at)
+        assert not change.is_new
+        event = change.event
+    assert len(event.sources) == 6
+
+
+def test_newer_launch_date_replaces_older_one_while_pending():
+    first_date, slipped = T0 + timedelta(days=5), T0 + timedelta(days=9)
+    event = _stored(resolve(mention(UP, launch_time=first_date), article("a"), [], T0))
+    later = T0 + timedelta(days=1)
+    change = resolve(mention(SCRUB, launch_time=slipped), article("b", published=later),
+                     [event], later)
+    assert change.event.launch_time == slipped

@@ -1,0 +1,501 @@
+"""Curated spaceflight knowledge: vehicles, launch sites, agencies and mission series.
+
+The knowledge lives as DATA in ``handlers/knowledge/*.toml`` (one line per rocket, site,
+agency or mission series; each file's header documents its format) so that adding a new rocket
+needs no code change. This module loads those files once and answers two kinds of question:
+
+* "which names occur in this text?" -- :meth:`KnowledgeBase.scan` runs one Aho-Corasick
+  automaton over every alias (vehicles, sites, agencies) and one compiled regex over the
+  mission patterns, so the matcher's cost does not grow with the size of the gazetteer;
+* "what is the canonical spelling of this name?" -- :meth:`KnowledgeBase.canonical_vehicle`
+  and friends, used by the bot's autocomplete and by evaluation.
+
+All matching works on :func:`normalize`-d text: lower case, possessive "'s" removed, and
+hyphens, underscores and quotes turned into spaces, so "Falcon-9", "Falcon 9" and "falcon 9"
+are one alias. Matches must sit on word boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import ahocorasick
+
+__all__ = [
+    "Agency",
+    "Hit",
+    "KnowledgeBase",
+    "MissionHit",
+    "MissionSeries",
+    "Site",
+    "Vehicle",
+    "default_knowledge",
+    "normalize",
+]
+
+Kind = Literal["vehicle", "site", "agency"]
+
+#: Site hit tiers: a pad beats a site name, which beats a vague region.
+TIER_REGION, TIER_NAME, TIER_PAD = 0, 1, 2
+
+_QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
+_POSSESSIVE = re.compile(r"(?<=[a-z0-9])'s\b")
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—_'\"]+")
+_ROMAN = ("", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+_ROMAN_VALUE = {r.lower(): i for i, r in enumerate(_ROMAN) if r}
+
+
+def normalize(text: str) -> str:
+    """Fold case, quotes, possessives and separators so aliases match any spelling."""
+    text = text.translate(_QUOTES).lower()
+    text = _POSSESSIVE.sub("", text)
+    return _SEPARATORS.sub(" ", text).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Vehicle:
+    """A launch vehicle (or suborbital vehicle) with what can be inferred from it."""
+
+    name: str
+    family: str
+    provider: str
+    aliases: tuple[str, ...] = ()
+    site: str | None = None
+    kind: str = "orbital"
+    crewed: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A launch site; pads and regions resolve to it."""
+
+    name: str
+    country: str
+    aliases: tuple[str, ...] = ()
+    pads: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """A space agency or launch company."""
+
+    name: str
+    country: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MissionSeries:
+    """A mission name template ("Crew-{n}") with the facts it implies."""
+
+    template: str
+    patterns: tuple[str, ...]
+    vehicle: str | None = None
+    site: str | None = None
+    crewed: bool | None = None
+    agencies: tuple[str, ...] = ()
+    unique: bool = False
+
+    @property
+    def generic(self) -> bool:
+        """True for recurring names without a number ("Starlink"): one name, many launches."""
+        return "{" not in self.template and not self.unique
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One gazetteer name found in normalised text."""
+
+    kind: Kind
+    name: str
+    start: int
+    end: int
+    tier: int = TIER_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class MissionHit:
+    """One mission name found in normalised text, rendered canonically."""
+
+    series: MissionSeries
+    name: str
+    start: int
+    end: int
+
+
+_PLACEHOLDERS: dict[str, str] = {
+    "n": r"(\d{1,3})",
+    "r": r"(\d{1,2}|viii|vii|iii|ii|iv|vi|ix|v|x|i)",
+    "g": r"(\d{1,2} \d{1,3})",
+    "id": r"([a-z]{0,3} ?\d{1,3}[a-z]?|[a-z]{1,3})",
+}
+_PLACEHOLDER_RE = re.compile(r"\{(n|r|g|id)\}")
+
+
+def _pattern_regex(pattern: str, value_group: str) -> str:
+    """Turn a documented mission pattern ("starlink [group ]{g}") into a regex fragment.
+
+    The placeholder becomes the named group ``value_group`` so its value can be rendered.
+    """
+    out: list[str] = []
+    pos = 0
+    for m in _PLACEHOLDER_RE.finditer(pattern):
+        out.append(_literal_regex(pattern[pos : m.start()]))
+        out.append(f"(?P<{value_group}>" + _PLACEHOLDERS[m.group(1)][1:])
+        pos = m.end()
+    out.append(_literal_regex(pattern[pos:]))
+    return "".join(out)
+
+
+def _literal_regex(text: str) -> str:
+    """Escape literal pattern text; spaces become optional, "[...]" becomes optional."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "[":
+            out.append("(?:")
+        elif ch == "]":
+            out.append(")?")
+        elif ch == " ":
+            out.append(" ?")
+        else:
+            out.append(re.escape(ch))
+    return "".join(out)
+
+
+def _render(template: str, value: str) -> str:
+    """Fill a template's placeholder with the matched value in canonical form."""
+    m = _PLACEHOLDER_RE.search(template)
+    if m is None:
+        return template
+    kind = m.group(1)
+    if kind == "r":
+        number = int(value) if value.isdigit() else _ROMAN_VALUE[value]
+        shown = _ROMAN[number] if 0 < number < len(_ROMAN) else str(number)
+    elif kind == "g":
+        shown = "-".join(str(int(part)) for part in value.split())
+    elif kind == "n":
+        shown = value
+    else:
+        shown = value.upper().replace(" ", "-")
+    return template[: m.start()] + shown + template[m.end() :]
+
+
+@dataclass(slots=True)
+class KnowledgeBase:
+    """Vehicles, sites, agencies and mission series, indexed for fast scanning."""
+
+    vehicle_info: dict[str, Vehicle]
+    site_info: dict[str, Site]
+    agency_info: dict[str, Agency]
+    missions: tuple[MissionSeries, ...]
+    _automaton: Any = field(init=False, repr=False)
+    _mission_res: list[tuple[re.Pattern[str], ...]] = field(init=False, repr=False)
+    _triggers: Any = field(init=False, repr=False)
+    _families: dict[str, list[str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._automaton = self._build_automaton()
+        self._mission_res = [_series_regexes(s) for s in self.missions]
+        self._triggers = _trigger_automaton(self.missions)
+        families: dict[str, list[str]] = {}
+        for v in self.vehicle_info.values():
+            families.setdefault(normalize(v.family), []).append(v.name)
+        self._families = families
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def from_directory(cls, directory: Path) -> KnowledgeBase:
+        """Load the four TOML files of a knowledge directory."""
+        return cls.from_tables({n: _read_toml(directory / f"{n}.toml") for n in _TABLES})
+
+    @classmethod
+    def from_tables(cls, tables: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
+        """Build from already-parsed tables (lets tests use tiny inline knowledge bases)."""
+        vehicles = {k: _vehicle(k, v) for k, v in _section(tables, "vehicles").items()}
+        sites = {k: _site(k, v) for k, v in _section(tables, "sites").items()}
+        agencies = {k: _agency(k, v) for k, v in _section(tables, "agencies").items()}
+        missions = tuple(_mission(k, v) for k, v in _section(tables, "missions").items())
+        return cls(vehicles, sites, agencies, missions)
+
+    # ----------------------------------------------------------------- indexes
+    def _alias_entries(self) -> Iterable[tuple[str, Kind, str, int]]:
+        for v in self.vehicle_info.values():
+            for alias in v.aliases:
+                yield alias, "vehicle", v.name, TIER_NAME
+        for s in self.site_info.values():
+            for alias in s.aliases:
+                yield alias, "site", s.name, TIER_NAME
+            for alias in s.pads:
+                yield alias, "site", s.name, TIER_PAD
+            for alias in s.regions:
+                yield alias, "site", s.name, TIER_REGION
+        for a in self.agency_info.values():
+            for alias in a.aliases:
+                yield alias, "agency", a.name, TIER_NAME
+
+    def _build_automaton(self) -> Any:
+        table: dict[str, list[tuple[Kind, str, int]]] = {}
+        for alias, kind, name, tier in self._alias_entries():
+            key = normalize(alias)
+            if key:
+                entry = (kind, name, tier)
+                if entry not in table.setdefault(key, []):
+                    table[key].append(entry)
+        automaton = ahocorasick.Automaton()
+        for key, entries in table.items():
+            automaton.add_word(key, (len(key), tuple(entries)))
+        automaton.make_automaton()
+        return automaton
+
+    # ----------------------------------------------------------------- scanning
+    def scan(self, norm: str) -> list[Hit]:
+        """All vehicle/site/agency names in normalised text, longest non-overlapping first."""
+        found: list[Hit] = []
+        for end, (length, entries) in self._automaton.iter(norm):
+            start = end - length + 1
+            if not _on_boundary(norm, start, end + 1):
+                continue
+            for kind, name, tier in entries:
+                found.append(Hit(kind, name, start, end + 1, tier))
+        return _non_overlapping(found)
+
+    def find_missions(self, norm: str) -> list[MissionHit]:
+        """Mission names in normalised text, rendered canonically, in text order.
+
+        Only series whose trigger word occurs are tried (an Aho-Corasick pass), which keeps
+        the cost flat as series are added. Overlaps go to the earlier match, then to the
+        series listed first in missions.toml.
+        """
+        candidates = {i for _, ids in self._triggers.iter(norm) for i in ids}
+        found: list[tuple[int, int, MissionHit]] = []
+        for i in sorted(candidates):
+            series = self.missions[i]
+            for regex in self._mission_res[i]:
+                for m in regex.finditer(norm):
+                    value = m.group("v") if "v" in regex.groupindex else None
+                    rendered = _render(series.template, value) if value else series.template
+                    hit = MissionHit(series, rendered, m.start(), m.end())
+                    found.append((m.start(), i, hit))
+        found.sort(key=lambda f: (f[0], f[1]))
+        hits: list[MissionHit] = []
+        for _, _, hit in found:
+            if not hits or hit.start >= hits[-1].end:
+                hits.append(hit)
+        return hits
+
+    # ----------------------------------------------------------------- public helpers
+    def vehicles(self) -> list[str]:
+        """Canonical vehicle names, sorted, for autocomplete."""
+        return sorted(self.vehicle_info)
+
+    def sites(self) -> list[str]:
+        """Canonical launch-site names, sorted, for autocomplete."""
+        return sorted(self.site_info)
+
+    def agencies(self) -> list[str]:
+        """Canonical agency/provider names, sorted, for autocomplete."""
+        return sorted(self.agency_info)
+
+    def canonical_vehicle(self, text: str) -> str | None:
+        """Canonical vehicle for a name or phrase; an unambiguous family name also resolves."""
+        norm = normalize(text)
+        exact = _exact(norm, self.vehicle_info)
+        if exact:
+            return exact
+        hits = [h for h in self.scan(norm) if h.kind == "vehicle"]
+        if hits:
+            return hits[0].name
+        members = self._families.get(norm, [])
+        return members[0] if len(members) == 1 else None
+
+    def canonical_site(self, text: str) -> str | None:
+        """Canonical site for a site/pad phrase; a named pad wins over a region."""
+        norm = normalize(text)
+        exact = _exact(norm, self.site_info)
+        if exact:
+            return exact
+        hits = [h for h in self.scan(norm) if h.kind == "site"]
+        return best_site(hits)
+
+    def canonical_agency(self, text: str) -> str | None:
+        """Canonical agency for a name or abbreviation."""
+        norm = normalize(text)
+        exact = _exact(norm, self.agency_info)
+        if exact:
+            return exact
+        hits = [h for h in self.scan(norm) if h.kind == "agency"]
+        return hits[0].name if hits else None
+
+    def canonical_mission(self, text: str) -> str | None:
+        """Canonical mission name for a phrase ("Artemis 2" -> "Artemis II"), else None."""
+        hits = self.find_missions(normalize(text))
+        return hits[0].name if hits else None
+
+
+def _series_regexes(series: MissionSeries) -> tuple[re.Pattern[str], ...]:
+    """One word-bounded regex per pattern; a placeholder's value is the group "v"."""
+    return tuple(
+        re.compile(rf"(?<![a-z0-9])(?:{_pattern_regex(p.lower(), 'v')})(?![a-z0-9])")
+        for p in series.patterns
+    )
+
+
+def _trigger_automaton(missions: tuple[MissionSeries, ...]) -> Any:
+    """Map each series' longest mandatory literal word to the series that need it."""
+    table: dict[str, set[int]] = {}
+    for i, series in enumerate(missions):
+        for pattern in series.patterns:
+            table.setdefault(_trigger(pattern), set()).add(i)
+    automaton = ahocorasick.Automaton()
+    for word, ids in table.items():
+        automaton.add_word(word, tuple(sorted(ids)))
+    automaton.make_automaton()
+    return automaton
+
+
+def _trigger(pattern: str) -> str:
+    """The longest literal word that every match of the pattern must contain."""
+    mandatory = re.sub(r"\[[^\]]*\]", " ", pattern.lower())
+    mandatory = _PLACEHOLDER_RE.sub(" ", mandatory)
+    words = [w for w in re.split(r"[ .]", mandatory) if w]
+    return max(words, key=len) if words else pattern.lower()
+
+
+def best_site(hits: Iterable[Hit]) -> str | None:
+    """Pick the most specific site named: a pad beats a site name beats a region."""
+    best: Hit | None = None
+    for h in hits:
+        if h.kind == "site" and (best is None or h.tier > best.tier):
+            best = h
+    return best.name if best else None
+
+
+def _exact(norm: str, table: Mapping[str, object]) -> str | None:
+    for name in table:
+        if normalize(name) == norm:
+            return name
+    return None
+
+
+def _on_boundary(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not before.isalnum() and not after.isalnum()
+
+
+def _non_overlapping(hits: list[Hit]) -> list[Hit]:
+    """Keep the longest hit at each place; several kinds may share one span."""
+    hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
+    kept: list[Hit] = []
+    limit = -1
+    span: tuple[int, int] | None = None
+    for h in hits:
+        if (h.start, h.end) == span or h.start >= limit:
+            kept.append(h)
+            span = (h.start, h.end)
+            limit = max(limit, h.end)
+    return kept
+
+
+# --------------------------------------------------------------------- TOML parsing
+_TABLES = ("vehicles", "sites", "agencies", "missions")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _section(tables: Mapping[str, Mapping[str, Any]], name: str) -> Mapping[str, Any]:
+    table = tables.get(name, {})
+    inner = table.get(name, table)
+    if not isinstance(inner, Mapping):
+        raise ValueError(f"knowledge table {name!r} must be a TOML table")
+    return inner
+
+
+def _strs(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def _opt_str(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"{where}: expected a string")
+
+
+def _opt_bool(value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"{where}: expected true/false")
+
+
+def _names(key: str, spec: Mapping[str, Any]) -> tuple[str, ...]:
+    """Aliases plus the canonical key itself unless the key is marked strict."""
+    aliases = _strs(spec.get("aliases"), f"{key}.aliases")
+    return aliases if spec.get("strict") else (key, *aliases)
+
+
+def _vehicle(key: str, spec: Mapping[str, Any]) -> Vehicle:
+    return Vehicle(
+        name=key,
+        family=_opt_str(spec.get("family"), f"{key}.family") or key,
+        provider=_opt_str(spec.get("provider"), f"{key}.provider") or "",
+        aliases=_names(key, spec),
+        site=_opt_str(spec.get("site"), f"{key}.site"),
+        kind=_opt_str(spec.get("kind"), f"{key}.kind") or "orbital",
+        crewed=_opt_bool(spec.get("crewed"), f"{key}.crewed"),
+    )
+
+
+def _site(key: str, spec: Mapping[str, Any]) -> Site:
+    return Site(
+        name=key,
+        country=_opt_str(spec.get("country"), f"{key}.country") or "",
+        aliases=_names(key, spec),
+        pads=_strs(spec.get("pads"), f"{key}.pads"),
+        regions=_strs(spec.get("regions"), f"{key}.regions"),
+    )
+
+
+def _agency(key: str, spec: Mapping[str, Any]) -> Agency:
+    return Agency(
+        name=key,
+        country=_opt_str(spec.get("country"), f"{key}.country") or "",
+        aliases=_names(key, spec),
+    )
+
+
+def _mission(key: str, spec: Mapping[str, Any]) -> MissionSeries:
+    patterns = _strs(spec.get("patterns"), f"{key}.patterns")
+    if not patterns:
+        raise ValueError(f"mission {key!r} needs at least one pattern")
+    return MissionSeries(
+        template=key,
+        patterns=patterns,
+        vehicle=_opt_str(spec.get("vehicle"), f"{key}.vehicle"),
+        site=_opt_str(spec.get("site"), f"{key}.site"),
+        crewed=_opt_bool(spec.get("crewed"), f"{key}.crewed"),
+        agencies=_strs(spec.get("agencies"), f"{key}.agencies"),
+        unique=bool(spec.get("unique", False)),
+    )
+
+
+@cache
+def default_knowledge() -> KnowledgeBase:
+    """The knowledge base shipped in ``handlers/knowledge/``, loaded once per process."""
+    root = resources.files("handlers") / "knowledge"
+    tables = {n: tomllib.loads((root / f"{n}.toml").read_text("utf-8")) for n in _TABLES}
+    return KnowledgeBase.from_tables(tables)

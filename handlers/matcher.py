@@ -1,0 +1,969 @@
+"""Decide whether a news item is a launch story, and read what it says about the launch.
+
+A *launch story* (see the product rubric) is an item whose main subject is one specific launch
+attempt: a preview ("X to launch Y", live coverage, rollout, launch date set), a scrub or slip,
+a launch report, or a failure. Everything else -- contracts, launch statistics, licences,
+docking, landing, spacewalks, investigations, crew assignments, missiles, product "launches"
+and multi-launch round-ups -- is not.
+
+How it works (rules plus a gazetteer; pure, offline, no clock):
+
+1. Text is normalised (:func:`handlers.knowledge.normalize`) and scanned once for vehicles,
+   sites, agencies (Aho-Corasick) and mission names (one compiled regex) from the KB.
+2. Cue patterns written from the rubric's language are found in the headline and in the
+   summary's lead: *failed* ("fails", "anomaly", "lost"), *launched* ("launches", "lifts off",
+   "lofts", "sends ... to orbit"), *scrubbed* ("scrub", "delay", "slips", "rolls back"),
+   *upcoming* ("to launch", "set for", "targets", "live coverage", "rolls out") and the
+   hard-negative classes. The headline decides; the summary only fills in when the headline
+   names a launch but has no tense cue, or names no vehicle/mission at all.
+3. Entities: vehicle (from the text, else inferred from the mission series), mission, site
+   (pad > site name > region, else the mission's or vehicle's only site), agencies (named +
+   provider + mission operators), crewed, and a launch time read from explicit dates and
+   relative words, anchored on ``published`` (never on the clock).
+
+Event key format (same launch across sites and wordings -> same key)::
+
+    "<vehicle-slug>|<mission-slug>"                 e.g. "falcon-9|crew-12", "sls|artemis-ii"
+    "<vehicle-slug>|<mission-slug>|<YYYY-MM-DD>"    for recurring names without a number
+                                                     ("falcon-9|starlink|2026-03-01") or no
+                                                     mission ("electron|launch|2026-03-01")
+
+The vehicle is the canonical vehicle (inferred from the mission when the text names none, so
+"Artemis II" alone keys as ``sls|artemis-ii``); the slug is lower-case with runs of
+non-alphanumerics turned into "-". The date is the stated launch date if any, else the
+``published`` date, else ``undated``; the pipeline joins generic keys within a time window.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+from handlers.domain import Article, LaunchMention, LaunchStatus
+from handlers.knowledge import (
+    Hit,
+    KnowledgeBase,
+    MissionHit,
+    best_site,
+    default_knowledge,
+    normalize,
+)
+
+__all__ = ["LaunchMatcher", "default_matcher", "event_key"]
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    """Compile word-bounded alternatives written for normalised (lower-case) text."""
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
+
+
+# --------------------------------------------------------------------------- cue patterns
+# Written from the rubric's wording; they run on normalised text (hyphens are spaces).
+FAILED = _rx(
+    r"fail(?:s|ed)?(?! to (?:raise|deploy|open|separate from))",
+    r"failure",
+    r"launch anomaly",
+    r"anomaly (?:during|on|after) (?:launch|ascent|liftoff)",
+    r"(?:declared )?lost (?:after|following|during|shortly after) (?:launch|liftoff)",
+    r"declared lost",
+    r"explodes?",
+    r"exploded",
+    r"blows up",
+    r"did not reach orbit",
+    r"short of orbit",
+    r"partial failure",
+    r"off nominal",
+    r"crash(?:es|ed)? (?:after|shortly after|during) (?:launch|liftoff)",
+)
+LAUNCHED = _rx(
+    r"launches",
+    r"launched",
+    r"lifts? off",
+    r"lifted off",
+    r"liftoff",
+    r"lift off",
+    r"blast(?:s|ed)? off",
+    r"rockets? (?:into|to) (?:orbit|space)",
+    r"soars?",
+    r"lofts?",
+    r"lofted",
+    r"sends? [^.;:]{0,60}(?:to|into) (?:orbit|space)",
+    r"sent [^.;:]{0,60}(?:to|into) (?:orbit|space)",
+    r"puts? [^.;:]{0,40}(?:in|into) orbit",
+    r"plac(?:es|ed) [^.;:]{0,40}(?:in|into) orbit",
+    r"deliver(?:s|ed) [^.;:]{0,40}(?:to|into) orbit",
+    r"returns to flight",
+    r"returns with",
+    r"(?:carri(?:es|ed)|conducts?|conducted)(?: out)? (?:a |an |its )?(?:\S+ ){0,3}?"
+    r"(?:flight test|test flight|launch)",
+    r"returned to flight",
+    r"debuts",
+    r"debuted",
+    r"maiden (?:launch|flight)",
+    r"(?:mission|journey|voyage)(?: [^.;:]{0,30})? begins",
+    r"begins? (?:its )?(?:journey|mission) to",
+    r"successful(?:ly)? launch(?:es|ed)?",
+    r"completes? [^.;:]{0,40}mission",
+    r"reach(?:es|ed) orbit",
+    r"(?:astronauts|crew) (?:headed|head|heads|on (?:their|the) way) to",
+    r"takes? flight",
+    r"flies",
+    r"flew",
+    r"(?:launch|liftoff|flight) (?:success|successful)",
+    r"(?:full )?replay",
+    r"is launched",
+    r"was launched",
+    r"were launched",
+    r"ace[sd]?",
+    r"showcases [^.;:]{0,20}(?:flight|launch)",
+)
+SCRUBBED = _rx(
+    r"scrub(?:s|bed)?",
+    r"delay(?:s|ed|ing)?",
+    r"slip(?:s|ped|ping)?",
+    r"postpone(?:s|d|ment)?",
+    r"stands? down",
+    r"stood down",
+    r"standing down",
+    r"roll(?:s|ed|ing)? (?:\w+ )?(?:\w+ )?back",
+    r"rollback",
+    r"hauled back",
+    r"roll(?:s|ed)? [^.;:]{0,30}off (?:the |its )?(?:launch ?)?pad",
+    r"on hold",
+    r"pushed (?:back|to|into)",
+    r"bump(?:s|ed)? [^.;:]{0,30}(?:to|into)",
+    r"(?:will )?wait until",
+    r"called off",
+    r"abort(?:s|ed)?",
+    r"(?:launch )?attempt (?:is |was )?(?:called off|scrubbed)",
+)
+# A scrub word introduced by these is background ("to launch after weather delays").
+BACKGROUND = re.compile(
+    r"(?:after|following|despite|amid|from|since|earlier|previous|multiple)\s+(?:\S+\s+){0,2}$"
+)
+UPCOMING = _rx(
+    r"to (?:launch|fly|loft|deliver|carry|send)",
+    r"to lift off",
+    r"set (?:to|for)",
+    r"slated",
+    r"scheduled",
+    r"target(?:s|ing|ed)? (?:a |an |the |launch (?:on|for) |no earlier than )?"
+    r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*"
+    r"|early|mid|late|\d)",
+    r"target date",
+    r"no earlier than",
+    r"live coverage",
+    r"watch live",
+    r"webcast",
+    r"roll(?:s|ed|ing)? out",
+    r"rollout",
+    r"roll(?:s|ed|ing)? (?:\w+ )?(?:\w+ )?(?:to|back to) (?:the )?(?:launch ?)?pad",
+    r"returns? to (?:the )?(?:launch ?)?pad",
+    r"at (?:the )?launch ?pad",
+    r"on (?:the )?(?:launch ?)?pad",
+    r"(?:launch ?)?pad flow",
+    r"ready (?:for|to) (?:launch|liftoff|fly|flight|go)",
+    r"ready to go",
+    r"go for launch",
+    r"poised",
+    r"gears? up",
+    r"prepar(?:es|ing|e) (?:for|to)",
+    r"ahead of",
+    r"wet dress(?: rehearsal)?",
+    r"wdr",
+    r"rehearsal",
+    r"fu(?:e)?ling test",
+    r"static fire",
+    r"test fires?",
+    r"countdown",
+    r"sets? coverage",
+    r"invites? media",
+    r"media accreditation",
+    r"launch date",
+    r"launch window",
+    r"as soon as",
+    r"could launch",
+    r"will launch",
+    r"plans? (?:a |an |the |its )?(?:\S+ ){0,2}?launch",
+    r"planning (?:a |an |the |its )?(?:\S+ ){0,2}?launch",
+    r"eyes (?:a |an |the )?(?:\S+ ){0,2}?(?:launch|liftoff|flight)",
+    r"eyes (?:early|mid|late) \w+",
+    r"seeks?",
+    r"attempts?",
+    r"another shot",
+    r"on (?:track|schedule) for",
+    r"still on track",
+    r"bound for",
+    r"a week from now",
+    r"tonight",
+    r"tomorrow",
+    r"mission overview",
+    r"(?:astronauts|crew) (?:arrive|arrives|ready)",
+    r"looking good",
+    r"weather (?:forecast|outlook)",
+    r"launch preview",
+    r"launching",
+    r"next (?:\S+ )?launch",
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* (?:\d{1,2} )?launch",
+)
+STRONG_UPCOMING = _rx(
+    r"live coverage",
+    r"watch live",
+    r"to (?:launch|fly|loft|deliver|carry|send)",
+    r"set (?:to|for)",
+    r"scheduled",
+    r"slated",
+    r"target(?:s|ing|ed)?",
+    r"no earlier than",
+    r"countdown",
+    r"roll(?:s|ed|ing)? out",
+    r"rollout",
+    r"sets? coverage",
+    r"invites? media",
+    r"wet dress",
+    r"ready (?:for|to) launch",
+    r"will launch",
+    r"tonight",
+    r"tomorrow",
+)
+NOUNISH = re.compile(r"liftoff|lift off|(?:full )?replay")
+LAUNCH_NOUN = _rx(
+    r"launch(?:es|ed|ing)?", r"return to flight", r"liftoff", r"lift off", r"blast(?:s|ed)? off"
+)
+PAYLOAD_HEAD = _rx(r"satellites?", r"spacecraft", r"probe", r"payloads?", r"cubesats?")
+GROUND_TEST = _rx(
+    r"wet dress(?: rehearsal)?",
+    r"wdr",
+    r"fu(?:e)?ling test",
+    r"static fire",
+    r"test fires?",
+    r"hot fire",
+    r"rehearsal",
+)
+# Hard negatives: the item's subject is not one launch attempt.
+NEGATIVE_HARD = _rx(
+    r"contracts?",
+    r"buys?",
+    r"bought",
+    r"purchases?",
+    r"orders?",
+    r"books?",
+    r"selects?",
+    r"selected",
+    r"selection",
+    r"signs?",
+    r"agreement",
+    r"deal",
+    r"wins?",
+    r"awarded",
+    r"raises?",
+    r"funding",
+    r"investment",
+    r"series [a-e]",
+    r"acquires?",
+    r"acquisition",
+    r"partnership",
+    r"approves?",
+    r"approval",
+    r"approved",
+    r"licen[cs](?:e|es|ed|ing)",
+    r"permit",
+    r"cadence",
+    r"statistics",
+    r"record year",
+    r"missiles?",
+    r"icbm",
+    r"ballistic",
+    r"investigation",
+    r"investigating",
+    r"root cause",
+    r"blamed",
+    r"grounded",
+    r"grounding",
+    r"pauses",
+    r"halts?",
+    r"assign(?:s|ed|ment|ments)",
+    r"spacewalks?",
+    r"moonwalk",
+    r"launch (?:preview|roundup|round up|schedule)",
+    r"rocket report",
+    r"this week",
+    r"busy week",
+    r"weekly",
+    r"accords?",
+    r"i am artemis",
+    r"podcast",
+    r"episode",
+    r"webinar",
+    r"job",
+    r"hiring",
+    r"appoints?",
+    r"names? [^.;:]{0,30}(?:director|manager|administrator|chief|head)",
+    r"earnings",
+    r"revenue",
+    r"files? for",
+    r"complaint",
+    r"lawsuit",
+    r"paid",
+    r"spent",
+    r"costs?",
+    r"future (?:\S+ )?missions?",
+    r"cancel(?:s|ed|led)?",
+    r"construction",
+    r"(?:one )?step closer",
+    r"moves? toward",
+    r"(?:this|next) year",
+    r"(?:in|by) 20\d\d",
+    r"this (?:summer|spring|autumn|fall|winter)",
+    r"shifts? away",
+    r"rules?",
+    r"regulations?",
+    r"liability",
+    r"legislation",
+    r"regains?",
+    r"(?:lost|loses|regained) contact",
+    r"recap",
+    r"milestones",
+    r"visits?",
+    r"times (?:a|per) year",
+    r"roll(?:s|ed|ing)? out [^.;:]{0,30}(?:stage|hardware|engine|segment|tank)",
+    r"rollout (?:of|event)",
+)
+# After-launch operations; overridden when the headline's news is the launch itself.
+NEGATIVE_SOFT = _rx(
+    r"dock(?:s|ed|ing)?",
+    r"undock(?:s|ed|ing)?",
+    r"hatch",
+    r"berth(?:s|ed|ing)?",
+    r"arrives? (?:at|on) (?:the )?(?:station|iss|tiangong)",
+    r"arrives? on station",
+    r"(?<!booster )(?<!stage )splash(?:es|ed)? ?down",
+    r"(?<!booster )(?<!stage )splashdown",
+    r"lands",
+    r"landed",
+    r"back (?:on|to) earth",
+    r"returns? (?:home|to earth)",
+    r"re ?entry",
+    r"deploys?",
+    r"deployed",
+    r"first (?:signal|light|images?)",
+    r"orbit raising",
+    r"reboost",
+    r"flyby",
+    r"around the moon",
+    r"swings?",
+    r"cruising",
+    r"(?:tli|translunar|trans lunar)",
+    r"welcomes?",
+    r"depart(?:s|ure)",
+)
+# A company "launches" a service/product: not a rocket.
+PRODUCT = re.compile(
+    r"(?<![a-z0-9])(?:launch(?:es|ed|ing)?|roll(?:s|ed)? out|unveil(?:s|ed)?|introduc(?:es|ed)) "
+    r"(?:\S+ ){0,6}?(?:service|services|app|platform|programme|"
+    r"program|initiative|campaign|website|portal|podcast|newsletter|product|fund|prize|challenge|"
+    r"competition|course|exhibit|exhibition|book|film|documentary|network|tool|office|company|"
+    r"startup|venture|brand|partnership|plan|study|call|consultation|report|series|division|messaging|"
+    r"feature|capability|system)"
+    r"(?![a-z0-9])"
+)
+LAUNCH_WORD = _rx(
+    r"launch(?:es|ed|ing)?",
+    r"liftoff",
+    r"lift off",
+    r"blast off",
+    r"flight test",
+    r"test flight",
+    r"rocket",
+    r"mission",
+    r"flight",
+)
+CREWED = _rx(r"astronauts?", r"cosmonauts?", r"taikonauts?", r"crewed", r"crew", r"human")
+UNCREWED = _rx(r"satellites?", r"cargo", r"uncrewed", r"unmanned", r"resupply", r"payloads?")
+ORDINAL_WORDS = {
+    "first": 1,
+    "maiden": 1,
+    "inaugural": 1,
+    "debut": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+ORDINAL = re.compile(
+    r"(?<![a-z0-9])(?<!record )(first|maiden|inaugural|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|\d{1,2}(?:st|nd|rd|th)) (?:\S+ ){0,2}?(?:flight|launch|mission)"
+    r"(?![a-z0-9])"
+)
+FLIGHT_NUMBER = re.compile(r"(?<![a-z0-9])(?:flight|flight test|ift) (\d{1,3})(?![a-z0-9])")
+
+_BOILERPLATE = re.compile(r"the post .*? appeared first on .*?(?:\.|$)", re.I | re.S)
+_DATELINE = re.compile(
+    r"^[^\n]{0,80}\((?:SPX|AFP|UPI|AP|Reuters|Xinhua)\)\s+\w{3}\s+\d{1,2},\s+\d{4}\s*", re.S
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+# --------------------------------------------------------------------------- dates
+MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "sept": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_MONTH_NAMES = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+DATE_MD = re.compile(
+    rf"(?<![a-z0-9]){_MONTH_NAMES} (\d{{1,2}})(?:st|nd|rd|th)?(?![a-z0-9])(?:,? (\d{{4}}))?"
+)
+DATE_DM = re.compile(
+    rf"(?<![a-z0-9:])(\d{{1,2}})(?:st|nd|rd|th)? {_MONTH_NAMES}(?![a-z0-9])(?:,? (\d{{4}}))?"
+)
+WEEKDAY = re.compile(
+    r"(?<![a-z0-9])(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|"
+    r"tomorrow|yesterday)(?![a-z0-9])"
+)
+TIME = re.compile(
+    r"(?<![0-9:])(\d{1,2})(?::(\d{2}))? ?(a\.?m\.?|p\.?m\.?)? ?"
+    r"(utc|gmt|edt|est|cdt|cst|mdt|mst|pdt|pst|bst|cet|cest|msk|jst|ist|nzst|nzdt|"
+    r"eastern(?: daylight| standard)?(?: time)?|pacific(?: daylight| standard)?(?: time)?|"
+    r"beijing time)(?![a-z])"
+)
+TZ_OFFSETS = {
+    "utc": 0.0,
+    "gmt": 0.0,
+    "edt": -4.0,
+    "est": -5.0,
+    "cdt": -5.0,
+    "cst": -6.0,
+    "mdt": -6.0,
+    "mst": -7.0,
+    "pdt": -7.0,
+    "pst": -8.0,
+    "bst": 1.0,
+    "cet": 1.0,
+    "cest": 2.0,
+    "msk": 3.0,
+    "jst": 9.0,
+    "ist": 5.5,
+    "nzst": 12.0,
+    "nzdt": 13.0,
+    "beijing time": 8.0,
+    "eastern daylight": -4.0,
+    "eastern standard": -5.0,
+    "pacific daylight": -7.0,
+    "pacific standard": -8.0,
+    "eastern": -4.0,
+    "pacific": -7.0,
+}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+# --------------------------------------------------------------------------- helpers
+@dataclass(frozen=True, slots=True)
+class _Text:
+    """One field (headline or summary lead) with what the KB found in it."""
+
+    norm: str
+    hits: tuple[Hit, ...]
+    missions: tuple[MissionHit, ...]
+
+    @property
+    def vehicles(self) -> list[str]:
+        return _dedup(h.name for h in self.hits if h.kind == "vehicle")
+
+    @property
+    def has_subject(self) -> bool:
+        """Names something that launches: a vehicle or a mission."""
+        return bool(self.missions) or any(h.kind == "vehicle" for h in self.hits)
+
+
+def _dedup(items: Iterable[str]) -> list[str]:
+    """Keep first occurrences in order (names repeat across headline and summary)."""
+    seen: list[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def slug(text: str) -> str:
+    """Lower-case, runs of non-alphanumerics -> "-" (stable key part)."""
+    return re.sub(r"[^a-z0-9]+", "-", normalize(text).replace(".", "-")).strip("-")
+
+
+def event_key(vehicle: str | None, mission: str | None, generic: bool, day: str | None) -> str:
+    """Build the documented event key; generic or missing missions get the day appended."""
+    base = f"{slug(vehicle) if vehicle else 'unknown'}|{slug(mission) if mission else 'launch'}"
+    if mission is None or generic:
+        return f"{base}|{day or 'undated'}"
+    return base
+
+
+def _clean_summary(summary: str) -> str:
+    """Drop feed boilerplate and datelines that would leak dates and titles."""
+    summary = _BOILERPLATE.sub(" ", summary)
+    return _DATELINE.sub("", summary.strip())
+
+
+def _lead(summary: str) -> str:
+    """The first two sentences: where a summary states its news."""
+    return " ".join(_SENTENCE.split(summary, maxsplit=2)[:2])
+
+
+def _first(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    return pattern.search(text)
+
+
+def _scrub_match(text: str) -> re.Match[str] | None:
+    """A scrub cue that is the news, not background ("to launch after weather delays")."""
+    for m in SCRUBBED.finditer(text):
+        if not BACKGROUND.search(text[: m.start()]):
+            return m
+    return None
+
+
+def _launched_match(text: str) -> re.Match[str] | None:
+    """A launched cue that is not a noun use ("buys 10 launches", "future launches")."""
+    for m in LAUNCHED.finditer(text):
+        word = m.group(0)
+        before = text[max(0, m.start() - 25) : m.start()]
+        if word == "launches" and re.search(
+            r"(?<![a-z0-9])(?:buys?|books?|orders?|adds?|more|of|future|two|three|four|five|six|"
+            r"several|many|its|their|all|for|pauses|halts|resumes|approves|dozen|\d+ more)\s+"
+            r"(?:\S+\s+){0,2}$|(?:rocket|orbital|commercial|crewed|space|satellite)\s+$",
+            before,
+        ):
+            continue
+        if word == "launches" and re.match(r"\s+(?:in|this|per|a year|of|at)\b", text[m.end() :]):
+            continue
+        return m
+    return None
+
+
+# --------------------------------------------------------------------------- matcher
+class LaunchMatcher:
+    """Reads one news item and returns a :class:`LaunchMention` for launch stories."""
+
+    def __init__(self, knowledge: KnowledgeBase | None = None) -> None:
+        self.kb = knowledge if knowledge is not None else default_knowledge()
+        self.providers = frozenset(v.provider for v in self.kb.vehicle_info.values())
+
+    def match_article(self, article: Article) -> LaunchMention | None:
+        """Match an :class:`Article` (uses its ``published`` as the date reference)."""
+        return self.match(article.title, article.summary, article.published)
+
+    def match(
+        self, title: str, summary: str = "", published: datetime | None = None
+    ) -> LaunchMention | None:
+        """Return what the item says about one launch, or None when it is not a launch story."""
+        head = self._read(title)
+        lead = self._read(_lead(_clean_summary(summary)))
+        if not (head.hits or head.missions or lead.hits or lead.missions):
+            return None
+        verdict = self._classify(head, lead, published)
+        if verdict is None:
+            return None
+        status, confidence = verdict
+        return self._mention(status, confidence, head, lead, published)
+
+    # ------------------------------------------------------------------ reading
+    def _read(self, text: str) -> _Text:
+        norm = normalize(text)
+        missions = tuple(self.kb.find_missions(norm))
+        hits = tuple(h for h in self.kb.scan(norm) if not _inside_mission(h, missions))
+        return _Text(norm, hits, missions)
+
+    # ------------------------------------------------------------------ status
+    def _classify(
+        self, head: _Text, lead: _Text, published: datetime | None
+    ) -> tuple[LaunchStatus, float] | None:
+        """Headline first; the summary lead settles tense or supplies the subject."""
+        if self._rejected(head, strong=_strong_head(head.norm)):
+            return None
+        verdict = self._classify_tense(head, lead)
+        if verdict and verdict[0] is LaunchStatus.UPCOMING and _too_far(head.norm, published):
+            return None
+        return verdict
+
+    def _classify_tense(self, head: _Text, lead: _Text) -> tuple[LaunchStatus, float] | None:
+        """Status from the headline's cues, else from the summary lead's."""
+        head_status = _status_of(head.norm)
+        lead_ok = not self._rejected_lead(lead)
+        lead_status = _status_of(lead.norm) if lead_ok else None
+        lead_outcome = lead_status if lead_status and lead_status.is_outcome else None
+        if head_status is not None:
+            return self._from_headline(head_status, head, lead, lead_outcome)
+        if not lead_ok or lead_status is None or not self._subject(lead, lead_status):
+            if _specific(head) and LAUNCH_NOUN.search(head.norm) and lead_status is None:
+                return LaunchStatus.UPCOMING, 0.5
+            return None
+        named = _specific(head) or bool(head.vehicles)
+        if head.has_subject and LAUNCH_WORD.search(head.norm):
+            return lead_status, 0.6
+        if named and lead_status.is_outcome:
+            return lead_status, 0.5
+        if (
+            lead_status is LaunchStatus.LAUNCHED
+            and PAYLOAD_HEAD.search(head.norm)
+            and lead.vehicles
+        ):
+            return lead_status, 0.5
+        return None
+
+    def _from_headline(
+        self,
+        status: LaunchStatus,
+        head: _Text,
+        lead: _Text,
+        lead_outcome: LaunchStatus | None,
+    ) -> tuple[LaunchStatus, float] | None:
+        """The headline has a tense cue; decide whether it is about a launch, and which."""
+        if _ground_test_only(status, head, lead):
+            return None
+        soft = status is LaunchStatus.UPCOMING and not STRONG_UPCOMING.search(head.norm)
+        if soft and lead_outcome is not None:
+            status = lead_outcome
+        if head.has_subject:
+            return status, 0.9
+        if self._subject(head, status):
+            return status, 0.8
+        if not self._subject(lead, lead_outcome or status):
+            return None
+        if lead_outcome is not None:
+            return lead_outcome, 0.7
+        if LAUNCH_WORD.search(head.norm) or status.is_outcome:
+            return status, 0.7
+        return None
+
+    def _rejected_lead(self, lead: _Text) -> bool:
+        """In a summary, a negative word only counts when it comes before the launch news."""
+        if not self._rejected(lead, strong=False):
+            return False
+        cue = _first_cue(lead.norm)
+        neg = NEGATIVE_HARD.search(lead.norm) or NEGATIVE_SOFT.search(lead.norm)
+        return cue is None or neg is None or neg.start() < cue
+
+    def _subject(self, text: _Text, status: LaunchStatus) -> bool:
+        """Something launches here: a vehicle or mission, or a provider/site doing a launch."""
+        if text.has_subject:
+            return True
+        if not any(h.kind == "site" or h.name in self.providers for h in text.hits):
+            return False
+        return status.is_outcome or bool(LAUNCH_NOUN.search(text.norm))
+
+    def _rejected(self, text: _Text, *, strong: bool) -> bool:
+        """Hard negatives always reject; after-launch ones unless the launch is the news."""
+        if NEGATIVE_HARD.search(text.norm) and not _coverage(text.norm):
+            return True
+        if PRODUCT.search(text.norm) and not text.has_subject:
+            return True
+        if PRODUCT.search(text.norm) and not _coverage(text.norm) and not text.vehicles:
+            return True
+        if len(text.vehicles) >= 2 and _roundup(text):
+            return True
+        return bool(NEGATIVE_SOFT.search(text.norm)) and not strong
+
+    # ------------------------------------------------------------------ entities
+    def _mention(
+        self,
+        status: LaunchStatus,
+        confidence: float,
+        head: _Text,
+        lead: _Text,
+        published: datetime | None,
+    ) -> LaunchMention:
+        mission_hit = _pick_mission(head, lead)
+        mission = mission_hit.name if mission_hit else _flight_name(head, lead)
+        series = mission_hit.series if mission_hit else None
+        vehicle = _pick_vehicle(head, lead, series.vehicle if series else None)
+        site = self._pick_site(head, lead, series.site if series else None, vehicle)
+        agencies = self._agencies(head, lead, vehicle, series.agencies if series else ())
+        crewed = _crewed(
+            head, lead, series.crewed if series else None, self._vehicle_crewed(vehicle)
+        )
+        when = launch_time(head.norm, lead.norm, published, status)
+        anchor = when or published
+        day = anchor.date().isoformat() if anchor else None
+        generic = series.generic if series else True
+        key = event_key(vehicle, mission, generic, day)
+        return LaunchMention(
+            status=status,
+            vehicle=vehicle,
+            mission=mission,
+            site=site,
+            crewed=crewed,
+            agencies=agencies,
+            launch_time=when,
+            event_key=key,
+            confidence=confidence,
+        )
+
+    def _pick_site(
+        self, head: _Text, lead: _Text, series_site: str | None, vehicle: str | None
+    ) -> str | None:
+        named = best_site(head.hits) or best_site(lead.hits)
+        if named:
+            return named
+        if series_site:
+            return series_site
+        info = self.kb.vehicle_info.get(vehicle) if vehicle else None
+        return info.site if info else None
+
+    def _agencies(
+        self, head: _Text, lead: _Text, vehicle: str | None, series_agencies: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        info = self.kb.vehicle_info.get(vehicle) if vehicle else None
+        named = [h.name for h in (*head.hits, *lead.hits) if h.kind == "agency"]
+        provider = [info.provider] if info and info.provider else []
+        return tuple(_dedup([*provider, *series_agencies, *named]))
+
+    def _vehicle_crewed(self, vehicle: str | None) -> bool | None:
+        info = self.kb.vehicle_info.get(vehicle) if vehicle else None
+        return info.crewed if info else None
+
+
+def _inside_mission(hit: Hit, missions: tuple[MissionHit, ...]) -> bool:
+    """A vehicle word inside a mission name ("Soyuz" in "Soyuz MS-28") is not the rocket."""
+    return hit.kind == "vehicle" and any(
+        m.start <= hit.start and hit.end <= m.end and m.series.vehicle for m in missions
+    )
+
+
+def _coverage(norm: str) -> bool:
+    """Explicit coverage of one launch outranks the background words around it."""
+    return bool(re.search(r"(?<![a-z])(?:live coverage|watch live|sets? coverage for)", norm))
+
+
+def _strong_head(norm: str) -> bool:
+    """The headline's news is the launch itself (so docking/landing words are secondary)."""
+    if _coverage(norm):
+        return True
+    launch = re.search(
+        r"(?<![a-z])(?:launch(?:es|ed)?|lifts? off|liftoff|blasts? off)(?![a-z])", norm
+    )
+    soft = NEGATIVE_SOFT.search(norm)
+    return bool(launch and soft and launch.start() < soft.start())
+
+
+def _status_of(norm: str) -> LaunchStatus | None:
+    """Tense and aspect of one field: failed > launched > scrubbed > upcoming."""
+    if FAILED.search(norm) and (LAUNCH_WORD.search(norm) or _launched_match(norm)):
+        return LaunchStatus.FAILED
+    launched = _launched_match(norm)
+    upcoming = UPCOMING.search(norm)
+    scrub = _scrub_match(norm)
+    strong = STRONG_UPCOMING.search(norm)
+    nounish = launched is not None and NOUNISH.fullmatch(launched.group(0)) is not None
+    preview = strong is not None and launched is not None and strong.start() < launched.start()
+    if launched and not preview and not (nounish and upcoming):
+        return LaunchStatus.LAUNCHED
+    if scrub and not _coverage(norm):
+        return LaunchStatus.SCRUBBED
+    if upcoming or launched:
+        return LaunchStatus.UPCOMING
+    if scrub:
+        return LaunchStatus.SCRUBBED
+    return None
+
+
+def _first_cue(norm: str) -> int | None:
+    """Where the first tense cue of a text starts (None when it has none)."""
+    found = (FAILED.search(norm), _launched_match(norm), _scrub_match(norm), UPCOMING.search(norm))
+    starts = [m.start() for m in found if m is not None]
+    return min(starts) if starts else None
+
+
+def _ground_test_only(status: LaunchStatus, head: _Text, lead: _Text) -> bool:
+    """A fuelling test / static fire not tied to a named flight is not a launch story."""
+    return (
+        status is LaunchStatus.UPCOMING
+        and bool(GROUND_TEST.search(head.norm))
+        and not (_specific(head) or _specific(lead))
+    )
+
+
+def _roundup(text: _Text) -> bool:
+    """Several launch vehicles given equal weight: a round-up, not one launch."""
+    return bool(re.search(r",|;| and | as | while ", text.norm))
+
+
+def _specific(text: _Text) -> bool:
+    return any(not m.series.generic for m in text.missions)
+
+
+def _pick_mission(head: _Text, lead: _Text) -> MissionHit | None:
+    """Prefer a numbered mission (headline first), else a recurring family name."""
+    for hits in (head.missions, lead.missions):
+        for m in hits:
+            if not m.series.generic:
+                generic_head = [g for g in head.missions if g.series.generic]
+                if hits is lead.missions and generic_head and not _same_family(generic_head[0], m):
+                    return generic_head[0]
+                return m
+    for hits in (head.missions, lead.missions):
+        if hits:
+            return hits[0]
+    return None
+
+
+def _same_family(generic: MissionHit, specific: MissionHit) -> bool:
+    return specific.name.casefold().startswith(generic.name.casefold()[:5])
+
+
+def _flight_name(head: _Text, lead: _Text) -> str | None:
+    """ "Flight 12" or "third flight of X" when no mission is named (Starship, new rockets)."""
+    for text in (head.norm, lead.norm):
+        m = FLIGHT_NUMBER.search(text)
+        if m:
+            return f"Flight {int(m.group(1))}"
+        o = ORDINAL.search(text)
+        if o:
+            word = o.group(1)
+            number = ORDINAL_WORDS.get(word) or int(re.sub(r"\D", "", word))
+            return f"Flight {number}"
+    return None
+
+
+def _pick_vehicle(head: _Text, lead: _Text, series_vehicle: str | None) -> str | None:
+    for text in (head, lead):
+        if text.vehicles:
+            return text.vehicles[0]
+    return series_vehicle
+
+
+def _crewed(head: _Text, lead: _Text, series: bool | None, vehicle: bool | None) -> bool | None:
+    if series is not None:
+        return series
+    if vehicle is not None:
+        return vehicle
+    text = f"{head.norm} {lead.norm}"
+    if CREWED.search(text):
+        return True
+    if UNCREWED.search(text):
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------- launch time
+def launch_time(
+    head: str, lead: str, published: datetime | None, status: LaunchStatus
+) -> datetime | None:
+    """The launch date/time the text states, resolved against ``published``.
+
+    Explicit dates ("March 6", "6 March 2026") and relative words ("Tuesday", "tonight") are
+    read from the headline first, then the summary lead. A time with a zone ("6:24 p.m. EDT")
+    is added when present; a date alone resolves to 00:00 UTC of that day. Without a
+    ``published`` reference, relative words are ignored and month-day dates need a year.
+    """
+    for text in (head, lead):
+        day = _explicit_day(text, published, status) or _relative_day(text, published, status)
+        if day is not None:
+            return _with_time(day, text)
+    return None
+
+
+def _explicit_day(text: str, ref: datetime | None, status: LaunchStatus) -> datetime | None:
+    m = DATE_MD.search(text)
+    month_s, day_s, year_s = (m.group(1), m.group(2), m.group(3)) if m else (None, None, None)
+    if m is None:
+        d = DATE_DM.search(text)
+        if d is None:
+            return None
+        day_s, month_s, year_s = d.group(1), d.group(2), d.group(3)
+    assert month_s is not None and day_s is not None
+    month = MONTHS.get(month_s[:4].rstrip("."), MONTHS.get(month_s[:3], 0))
+    year = int(year_s) if year_s else (ref.year if ref else None)
+    if year is None or not month:
+        return None
+    try:
+        when = datetime(year, month, int(day_s), tzinfo=UTC)
+    except ValueError:
+        return None
+    if ref and not year_s and status is LaunchStatus.UPCOMING and when < ref - timedelta(days=180):
+        when = when.replace(year=year + 1)
+    return when
+
+
+def _relative_day(text: str, ref: datetime | None, status: LaunchStatus) -> datetime | None:
+    m = WEEKDAY.search(text)
+    if m is None or ref is None:
+        return None
+    word = m.group(1)
+    base = datetime(ref.year, ref.month, ref.day, tzinfo=UTC)
+    if word in ("today", "tonight"):
+        return base
+    if word == "tomorrow":
+        return base + timedelta(days=1)
+    if word == "yesterday":
+        return base - timedelta(days=1)
+    delta = (WEEKDAYS.index(word) - base.weekday()) % 7
+    if status.is_outcome and delta:
+        delta -= 7
+    return base + timedelta(days=delta)
+
+
+MONTH_ONLY = re.compile(rf"(?<![a-z0-9]){_MONTH_NAMES}(?![a-z0-9])")
+FAR_DAYS = 45
+
+
+def _too_far(head: str, published: datetime | None) -> bool:
+    """Rubric: a launch date more than ~6 weeks away makes a schedule story, not a launch story."""
+    if published is None:
+        return False
+    m = MONTH_ONLY.search(head)
+    if m is None:
+        return False
+    day = _explicit_day(head, published, LaunchStatus.UPCOMING)
+    if day is None:
+        month = _month_number(m.group(1))
+        year = published.year + (1 if month < published.month - 6 else 0)
+        if month == published.month and year == published.year:
+            return False
+        day = datetime(year, month, 1, tzinfo=UTC)
+    return (day - published).days > FAR_DAYS
+
+
+def _month_number(name: str) -> int:
+    return MONTHS.get(name[:4].rstrip("."), MONTHS.get(name[:3], 0))
+
+
+def _with_time(day: datetime, text: str) -> datetime:
+    m = TIME.search(text)
+    if m is None:
+        return day
+    hour, minute = int(m.group(1)), int(m.group(2) or 0)
+    meridiem = (m.group(3) or "").replace(".", "")
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return day
+    zone = re.sub(r" time$", "", m.group(4))
+    offset = TZ_OFFSETS.get(zone, 0.0)
+    return day + timedelta(hours=hour - offset, minutes=minute)
+
+
+@cache
+def default_matcher() -> LaunchMatcher:
+    """One shared matcher over the shipped knowledge base (for the CLI)."""
+    return LaunchMatcher()

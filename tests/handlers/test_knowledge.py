@@ -1,0 +1,158 @@
+"""Knowledge base: loading, alias resolution, scanning, and the documented TOML format."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from handlers.knowledge import KnowledgeBase, default_knowledge, normalize
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return default_knowledge()
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("Falcon 9", "Falcon 9"),
+        ("falcon-9", "Falcon 9"),
+        ("F9", "Falcon 9"),
+        ("Chang Zheng 2F", "Long March 2F"),
+        ("CZ-2F", "Long March 2F"),
+        ("Long March-2F", "Long March 2F"),
+        ("GSLV Mk III", "LVM3"),
+        ("Soyuz 2.1a", "Soyuz-2.1a"),
+        ("Space Launch System", "SLS"),
+        ("Atlas 5", "Atlas V"),
+        ("Jielong-3", "Smart Dragon 3"),
+        ("Vega C", "Vega-C"),
+        ("Alpha", "Firefly Alpha"),  # unambiguous family name
+        ("the new Zhuque-3 rocket", "Zhuque-3"),
+    ],
+)
+def test_canonical_vehicle(kb: KnowledgeBase, text: str, canonical: str) -> None:
+    assert kb.canonical_vehicle(text) == canonical
+
+
+@pytest.mark.parametrize("text", ["Falcon", "banana", "", "Spectrum of light"])
+def test_canonical_vehicle_unknown_or_ambiguous(kb: KnowledgeBase, text: str) -> None:
+    assert kb.canonical_vehicle(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("Baikonur", "Baikonur Cosmodrome"),
+        ("Site 31/6 at Baikonur", "Baikonur Cosmodrome"),
+        ("SLC-40", "Cape Canaveral SFS"),
+        ("Space Launch Complex 40 at Cape Canaveral Space Force Station", "Cape Canaveral SFS"),
+        ("pad 39A at Cape Canaveral", "Kennedy Space Center"),  # pad beats the town
+        ("LC-39B", "Kennedy Space Center"),
+        ("Vandenberg Space Force Base", "Vandenberg SFB"),
+        ("SLC-4E", "Vandenberg SFB"),
+        ("Kourou, French Guiana", "Guiana Space Centre"),
+        ("Sriharikota", "Satish Dhawan Space Centre"),
+        ("Mahia Peninsula", "Rocket Lab LC-1"),
+        ("Boca Chica", "Starbase"),
+        ("Andoya", "Andøya Spaceport"),
+        ("California", "Vandenberg SFB"),  # region, used only when nothing better
+    ],
+)
+def test_canonical_site(kb: KnowledgeBase, text: str, canonical: str) -> None:
+    assert kb.canonical_site(text) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("United Launch Alliance", "ULA"),
+        ("European Space Agency", "ESA"),
+        ("Roscosmos", "Roscosmos"),
+        ("Indian Space Research Organisation", "ISRO"),
+    ],
+)
+def test_canonical_agency(kb: KnowledgeBase, text: str, canonical: str) -> None:
+    assert kb.canonical_agency(text) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "mission"),
+    [
+        ("Crew-14", "Crew-14"),
+        ("SpaceX Crew-9 mission", "Crew-9"),
+        ("Artemis 3", "Artemis III"),
+        ("Artemis III", "Artemis III"),
+        ("Starlink Group 11-7", "Starlink 11-7"),
+        ("Starlink 6-99", "Starlink 6-99"),
+        ("Soyuz MS-30", "Soyuz MS-30"),
+        ("Progress MS-40", "Progress MS-40"),
+        ("Shenzhou-25", "Shenzhou-25"),
+        ("Northrop Grumman CRS-30", "NG-30"),
+        ("CRS NG-30", "NG-30"),
+        ("SpaceX CRS-40", "CRS-40"),
+        ("Sentinel-2D", "Sentinel-2D"),
+        ("Transporter 19", "Transporter-19"),
+        ("a batch of Starlink satellites", "Starlink"),
+    ],
+)
+def test_canonical_mission(kb: KnowledgeBase, text: str, mission: str) -> None:
+    assert kb.canonical_mission(text) == mission
+
+
+def test_public_lists_are_sorted_canonical_names(kb: KnowledgeBase) -> None:
+    for names in (kb.vehicles(), kb.sites(), kb.agencies()):
+        assert names == sorted(names)
+        assert len(names) == len(set(names))
+    assert {"Falcon 9", "Long March 2F", "Soyuz-2.1a", "Electron"} <= set(kb.vehicles())
+    assert {"Baikonur Cosmodrome", "Kennedy Space Center"} <= set(kb.sites())
+
+
+def test_every_reference_in_the_shipped_kb_resolves(kb: KnowledgeBase) -> None:
+    """Providers, default sites and mission facts must name existing entries."""
+    for v in kb.vehicle_info.values():
+        assert v.provider in kb.agency_info, v.name
+        assert v.site is None or v.site in kb.site_info, v.name
+    for s in kb.missions:
+        assert s.vehicle is None or s.vehicle in kb.vehicle_info, s.template
+        assert s.site is None or s.site in kb.site_info, s.template
+        assert all(a in kb.agency_info for a in s.agencies), s.template
+
+
+def test_one_line_addition_is_enough() -> None:
+    """The documented one-line format adds a rocket with no code change."""
+    tables = {
+        "vehicles": tomllib.loads(
+            '[vehicles]\n"Skylark 9" = { aliases = ["SK-9"], family = "Skylark", '
+            'provider = "Acme Rockets" }\n'
+        ),
+        "agencies": tomllib.loads('[agencies]\n"Acme Rockets" = { country = "Nowhere" }\n'),
+    }
+    kb = KnowledgeBase.from_tables(tables)
+    assert kb.canonical_vehicle("sk-9") == "Skylark 9"
+    assert kb.vehicles() == ["Skylark 9"]
+    assert kb.canonical_agency("acme rockets") == "Acme Rockets"
+
+
+def test_strict_entries_need_a_qualified_alias() -> None:
+    tables = {
+        "vehicles": tomllib.loads(
+            '[vehicles]\n"Beta" = { aliases = ["Beta rocket"], family = "Beta", '
+            'provider = "X", strict = true }\n'
+        ),
+    }
+    kb = KnowledgeBase.from_tables(tables)
+    hits = kb.scan(normalize("beta testers love the beta rocket"))
+    assert [(h.name, h.start) for h in hits] == [("Beta", len("beta testers love the "))]
+
+
+def test_scan_respects_word_boundaries(kb: KnowledgeBase) -> None:
+    names = [h.name for h in kb.scan(normalize("The Electronics show; H3PO4 acid"))]
+    assert "Electron" not in names
+    assert "H3" not in names
+
+
+def test_normalize_folds_spelling() -> None:
+    assert normalize("Rocket Lab’s  Electron—F9_x") == "rocket lab electron f9 x"

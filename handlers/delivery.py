@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from handlers.domain import DeliveryJob, DeliveryKind
-from handlers.ports import OutboxStore, PublishOutcome, Publisher, PublishResult
+from handlers.ports import OutboxStore, Publisher, PublishOutcome, PublishResult
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ class DeliveryWorker:
         batch_size: int = 200,
         channel_concurrency: int = 64,
         idle_wait: float = 5.0,
+        on_result: Callable[[DeliveryJob, PublishResult], None] | None = None,
     ) -> None:
         self._outbox = outbox
         self._publisher = publisher
@@ -46,6 +47,7 @@ class DeliveryWorker:
         self._batch_size = batch_size
         self._slots = asyncio.Semaphore(channel_concurrency)
         self._idle_wait = idle_wait
+        self._on_result = on_result
         self._wake = asyncio.Event()
         self._stopping = False
         self.delivered = 0
@@ -95,8 +97,9 @@ class DeliveryWorker:
 
     async def _run_job(self, job: DeliveryJob) -> None:
         if job.kind is DeliveryKind.EDIT and job.posted_revision >= job.event.revision:
-            await self._outbox.complete(job, PublishResult(PublishOutcome.SENT, job.message_id),
-                                        self._clock())
+            await self._outbox.complete(
+                job, PublishResult(PublishOutcome.SENT, job.message_id), self._clock()
+            )
             return
         try:
             result = await self._publisher.publish(job)
@@ -105,6 +108,8 @@ class DeliveryWorker:
             result = PublishResult(PublishOutcome.RETRY, error=f"internal error: {exc!r}")
         now = self._clock()
         await self._outbox.complete(job, result, now)
+        if self._on_result is not None:
+            self._on_result(job, result)
         if result.outcome is PublishOutcome.SENT:
             self.delivered += 1
         else:

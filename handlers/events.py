@@ -92,8 +92,12 @@ def resolve(
     )
     existing = pick_candidate(mention, at, candidates)
     if existing is None:
-        return EventChange(event=_new_event(mention, article, source, now), is_new=True,
-                           changed=True, status_changed=False)
+        return EventChange(
+            event=_new_event(mention, article, source, now),
+            is_new=True,
+            changed=True,
+            status_changed=False,
+        )
     return _merge(existing, mention, source, at, now)
 
 

@@ -31,5 +31,4 @@ def group_mentions(
         elif change.changed:
             candidates[:] = [change.event if e.id == change.event.id else e for e in candidates]
     events = [e for group in by_key.values() for e in group]
-    return sorted(events, key=lambda e: (e.history[-1].at if e.history else e.updated),
-                  reverse=True)
+    return sorted(events, key=lambda e: e.history[-1].at if e.history else e.updated, reverse=True)

@@ -704,7 +704,10 @@ class LaunchMatcher:
         anchor = when or published
         day = anchor.date().isoformat() if anchor else None
         generic = series.generic if series else True
-        key = event_key(vehicle, mission, generic, day)
+        # A numbered series flies on one vehicle: key on that, so "Soyuz" and "Soyuz-2.1a"
+        # reports of Soyuz MS-29 land on the same event.
+        key_vehicle = series.vehicle if series and series.vehicle and not generic else vehicle
+        key = event_key(key_vehicle, mission, generic, day)
         return LaunchMention(
             status=status,
             vehicle=vehicle,

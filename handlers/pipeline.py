@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from handlers.domain import Article, Feed, LaunchMention
+from handlers.domain import Article, Feed, LaunchMention, LaunchStatus
 from handlers.errors import FeedError, HTTPStatusError
 from handlers.events import resolve
-from handlers.fetcher import FetchResult
+from handlers.fetcher import Fetcher, FetchResult, FetchStatus
 from handlers.parser import ParsedFeed
 from handlers.ports import FeedFailure, FeedStore, FeedSuccess, IngestStore
 from handlers.schedule_math import compute_backoff, next_poll_delay
@@ -30,21 +30,6 @@ from handlers.schedule_math import compute_backoff, next_poll_delay
 log = logging.getLogger(__name__)
 
 ParseFn = Callable[[bytes, Mapping[str, str], str, int | None], Awaitable[ParsedFeed]]
-
-
-class Fetch(Protocol):
-    """The part of the fetcher the pipeline uses."""
-
-    async def fetch(
-        self,
-        url: str,
-        *,
-        etag: str | None,
-        last_modified: str | None,
-        previous_body_hash: str | None,
-    ) -> FetchResult:
-        """Conditional GET of one feed."""
-        ...
 
 
 class Matcher(Protocol):
@@ -81,6 +66,8 @@ class PollReport:
     events_updated: int = 0
     deliveries: int = 0
     error: str | None = None
+    error_kind: str | None = None
+    statuses: tuple[LaunchStatus, ...] = ()
 
 
 @dataclass(slots=True)
@@ -96,12 +83,13 @@ class Pipeline:
         *,
         feeds: FeedStore,
         store: IngestStore,
-        fetcher: Fetch,
+        fetcher: Fetcher,
         parse: ParseFn,
         matcher: Matcher,
         config: PipelineConfig | None = None,
         rng: random.Random | None = None,
         on_deliveries: Callable[[], None] | None = None,
+        on_report: Callable[[PollReport], None] | None = None,
     ) -> None:
         self._feeds = feeds
         self._store = store
@@ -111,6 +99,7 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self._rng = rng or random.Random()
         self._on_deliveries = on_deliveries
+        self._on_report = on_report
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[PollReport]] = set()
         self._unchanged = _Unchanged()
@@ -161,9 +150,13 @@ class Pipeline:
                 report = await self.poll_feed(feed, now)
         except Exception as exc:  # one broken feed must never stop the others
             log.exception("feed=%s poll crashed", feed.url)
-            report = PollReport(feed.id, feed.url, "error", error=f"internal error: {exc!r}")
+            report = PollReport(
+                feed.id, feed.url, "error", error=f"internal error: {exc!r}", error_kind="internal"
+            )
         finally:
             self._in_flight.discard(feed.id)
+        if self._on_report is not None:
+            self._on_report(report)
         log.info(
             "feed=%s status=%s new=%d matched=%d events=+%d/~%d deliveries=%d%s",
             feed.url,
@@ -186,7 +179,7 @@ class Pipeline:
                 last_modified=feed.last_modified,
                 previous_body_hash=feed.body_hash if feed.seeded else None,
             )
-            if result.status != "ok" or result.body is None:
+            if result.status is not FetchStatus.OK or result.body is None:
                 self._unchanged.pending[feed.id] = (now, self._next_poll(now, result))
                 return PollReport(feed.id, feed.url, result.status)
             parsed = await self._parse(result.body, result.headers, result.final_url, feed.id)
@@ -227,7 +220,13 @@ class Pipeline:
         )
         if disable:
             log.warning("feed=%s disabled: %s", feed.url, disable)
-        return PollReport(feed.id, feed.url, "disabled" if disable else "error", error=str(exc))
+        return PollReport(
+            feed.id,
+            feed.url,
+            "disabled" if disable else "error",
+            error=str(exc),
+            error_kind=type(exc).__name__,
+        )
 
     async def _ingest(
         self, feed: Feed, now: datetime, result: FetchResult, parsed: ParsedFeed
@@ -235,17 +234,20 @@ class Pipeline:
         scope = feed.guild_id or 0
         seeding = not feed.seeded
         articles = {a.key: a for a in parsed.articles}
-        matched = created = updated = deliveries = 0
+        created = updated = deliveries = 0
+        statuses: list[LaunchStatus] = []
         async with self._store.ingest() as tx:
             new_keys = await tx.insert_articles(feed.id, list(articles), now)
-            fresh = [] if seeding else [
-                a for k, a in articles.items() if k in new_keys and self._is_recent(a, now)
-            ]
-            for article in sorted(fresh, key=lambda a: (a.published or now)):
+            fresh = (
+                []
+                if seeding
+                else [a for k, a in articles.items() if k in new_keys and self._is_recent(a, now)]
+            )
+            for article in sorted(fresh, key=lambda a: a.published or now):
                 mention = self._matcher.match_article(article)
                 if mention is None:
                     continue
-                matched += 1
+                statuses.append(mention.status)
                 candidates = await tx.event_candidates(mention.event_key, scope)
                 change = resolve(mention, article, candidates, now)
                 if not change.is_new and not change.changed:
@@ -273,10 +275,11 @@ class Pipeline:
             feed.url,
             "seeded" if seeding else "ok",
             new=len(new_keys),
-            matched=matched,
+            matched=len(statuses),
             events_created=created,
             events_updated=updated,
             deliveries=deliveries,
+            statuses=tuple(statuses),
         )
 
     def _is_recent(self, article: Article, now: datetime) -> bool:

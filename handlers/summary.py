@@ -26,8 +26,10 @@ def render_event_text(
         ("Vehicle", event.vehicle),
         ("Mission", event.mission),
         ("Site", event.site),
-        ("Launch time", event.launch_time.strftime("%Y-%m-%d %H:%M UTC")
-         if event.launch_time else None),
+        (
+            "Launch time",
+            event.launch_time.strftime("%Y-%m-%d %H:%M UTC") if event.launch_time else None,
+        ),
         ("Crewed", {True: "yes", False: "no", None: None}[event.crewed]),
         ("Agencies", ", ".join(event.agencies) or None),
     ]

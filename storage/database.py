@@ -93,8 +93,8 @@ class Database:
             current = await self.user_version()
             if current > SCHEMA_VERSION:
                 raise StorageError(
-                    f"database {self.path}: schema {current} is newer than this LaunchWatch ({SCHEMA_VERSION});"
-                    " upgrade LaunchWatch",
+                    f"database {self.path}: schema {current} is newer than this"
+                    f" LaunchWatch ({SCHEMA_VERSION}); upgrade LaunchWatch",
                     path=self.path,
                 )
             for version, sql in _migrations():

@@ -152,8 +152,16 @@ class SqliteIngest:
             "INSERT INTO event_sources (event_id, feed_id, article_key, title, link, site,"
             " published, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [
-                (event_id, feed_id, s.article_key, s.title, s.link, s.site, to_db(s.published),
-                 to_db(now))
+                (
+                    event_id,
+                    feed_id,
+                    s.article_key,
+                    s.title,
+                    s.link,
+                    s.site,
+                    to_db(s.published),
+                    to_db(now),
+                )
                 for s in event.sources
             ],
         )
@@ -259,7 +267,9 @@ class SqliteEventStore:
             where.append("vehicle = ? COLLATE NOCASE")
             params.append(vehicle)
         if agency:
-            where.append("EXISTS (SELECT 1 FROM json_each(agencies) WHERE value = ? COLLATE NOCASE)")
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(agencies) WHERE value = ? COLLATE NOCASE)"
+            )
             params.append(agency)
         order = "COALESCE(launch_time, updated)" + (" ASC" if upcoming_only else " DESC")
         rows = await self._db.fetchall(

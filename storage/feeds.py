@@ -92,7 +92,9 @@ class SqliteFeedStore:
         row = await self._db.fetchone(f"SELECT {_COLUMNS} FROM feeds WHERE url = ?", (url,))
         return feed_from_row(row) if row else None
 
-    async def list(self, *, guild_id: int | None = None, everything: bool = True) -> list[Feed]:
+    async def list_feeds(
+        self, *, guild_id: int | None = None, everything: bool = True
+    ) -> list[Feed]:
         """All feeds, or (``everything=False``) those owned by ``guild_id``."""
         if everything:
             rows = await self._db.fetchall(f"SELECT {_COLUMNS} FROM feeds ORDER BY id")
@@ -113,9 +115,7 @@ class SqliteFeedStore:
 
     async def next_due_at(self) -> datetime | None:
         """When the next enabled feed falls due."""
-        row = await self._db.fetchone(
-            "SELECT MIN(next_poll_at) FROM feeds WHERE enabled = 1"
-        )
+        row = await self._db.fetchone("SELECT MIN(next_poll_at) FROM feeds WHERE enabled = 1")
         return from_db(row[0]) if row else None
 
     async def record_unchanged(self, updates: Sequence[tuple[int, datetime, datetime]]) -> None:

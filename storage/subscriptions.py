@@ -44,8 +44,16 @@ class SqliteSubscriptionStore:
                 " ON CONFLICT (target, channel_id) DO UPDATE SET filters = excluded.filters,"
                 " role_id = excluded.role_id, state = 'active', broken_reason = NULL,"
                 " updated_at = excluded.updated_at",
-                (target, guild_id, channel_id, encode_filters(filters), role_id, created_by,
-                 to_db(now), to_db(now)),
+                (
+                    target,
+                    guild_id,
+                    channel_id,
+                    encode_filters(filters),
+                    role_id,
+                    created_by,
+                    to_db(now),
+                    to_db(now),
+                ),
             )
         sub = await self.get(target, channel_id)
         assert sub is not None

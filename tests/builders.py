@@ -9,19 +9,45 @@ from handlers.domain import Article, LaunchMention, LaunchStatus
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def article(key: str, title: str = "A title", *, published: datetime | None = T0,
-            site: str = "Example News", summary: str = "") -> Article:
+def article(
+    key: str,
+    title: str = "A title",
+    *,
+    published: datetime | None = T0,
+    site: str = "Example News",
+    summary: str = "",
+) -> Article:
     """An article with a link derived from its key."""
-    return Article(key=key, title=title, summary=summary, link=f"https://news.example/{key}",
-                   published=published, source=site)
+    return Article(
+        key=key,
+        title=title,
+        summary=summary,
+        link=f"https://news.example/{key}",
+        published=published,
+        source=site,
+    )
 
 
-def mention(status: LaunchStatus = LaunchStatus.UPCOMING, *, key: str = "soyuz-2.1a|soyuz ms-28",
-            vehicle: str | None = "Soyuz-2.1a", mission: str | None = "Soyuz MS-28",
-            site: str | None = "Baikonur Cosmodrome", crewed: bool | None = True,
-            agencies: tuple[str, ...] = ("Roscosmos",),
-            launch_time: datetime | None = None) -> LaunchMention:
+def mention(
+    status: LaunchStatus = LaunchStatus.UPCOMING,
+    *,
+    key: str = "soyuz-2.1a|soyuz ms-28",
+    vehicle: str | None = "Soyuz-2.1a",
+    mission: str | None = "Soyuz MS-28",
+    site: str | None = "Baikonur Cosmodrome",
+    crewed: bool | None = True,
+    agencies: tuple[str, ...] = ("Roscosmos",),
+    launch_time: datetime | None = None,
+) -> LaunchMention:
     """A launch mention for a crewed Soyuz flight unless told otherwise."""
-    return LaunchMention(status=status, vehicle=vehicle, mission=mission, site=site,
-                         crewed=crewed, agencies=agencies, launch_time=launch_time,
-                         event_key=key, confidence=0.9)
+    return LaunchMention(
+        status=status,
+        vehicle=vehicle,
+        mission=mission,
+        site=site,
+        crewed=crewed,
+        agencies=agencies,
+        launch_time=launch_time,
+        event_key=key,
+        confidence=0.9,
+    )

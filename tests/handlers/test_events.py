@@ -11,8 +11,12 @@ from handlers.domain import LaunchStatus
 from handlers.events import next_status, resolve
 from tests.builders import T0, article, mention
 
-UP, SCRUB, LAUNCHED, FAILED = (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED,
-                               LaunchStatus.LAUNCHED, LaunchStatus.FAILED)
+UP, SCRUB, LAUNCHED, FAILED = (
+    LaunchStatus.UPCOMING,
+    LaunchStatus.SCRUBBED,
+    LaunchStatus.LAUNCHED,
+    LaunchStatus.FAILED,
+)
 
 
 def _stored(change, event_id=1):
@@ -24,7 +28,12 @@ def test_first_mention_creates_an_event_with_its_facts():
     assert change.is_new
     event = change.event
     assert (event.status, event.vehicle, event.mission, event.site, event.crewed) == (
-        LAUNCHED, "Soyuz-2.1a", "Soyuz MS-28", "Baikonur Cosmodrome", True)
+        LAUNCHED,
+        "Soyuz-2.1a",
+        "Soyuz MS-28",
+        "Baikonur Cosmodrome",
+        True,
+    )
     assert [s.article_key for s in event.sources] == ["a1"]
     assert [h.status for h in event.history] == [LAUNCHED]
 
@@ -84,8 +93,12 @@ def test_status_transitions(current, proposed, newer, expected):
 def test_same_key_long_after_a_launch_is_a_new_launch():
     launched = _stored(resolve(mention(LAUNCHED, key="falcon 9|starlink"), article("x"), [], T0))
     next_week = T0 + timedelta(days=7)
-    change = resolve(mention(UP, key="falcon 9|starlink"), article("y", published=next_week),
-                     [launched], next_week)
+    change = resolve(
+        mention(UP, key="falcon 9|starlink"),
+        article("y", published=next_week),
+        [launched],
+        next_week,
+    )
     assert change.is_new
 
 
@@ -93,8 +106,9 @@ def test_slipping_launch_stays_one_event_across_weeks():
     event = _stored(resolve(mention(UP), article("a", published=T0), [], T0))
     for week in range(1, 6):
         at = T0 + timedelta(weeks=week)
-        change = resolve(mention(SCRUB if week % 2 else UP), article(f"w{week}", published=at),
-                         [event], at)
+        change = resolve(
+            mention(SCRUB if week % 2 else UP), article(f"w{week}", published=at), [event], at
+        )
         assert not change.is_new
         event = change.event
     assert len(event.sources) == 6
@@ -104,6 +118,7 @@ def test_newer_launch_date_replaces_older_one_while_pending():
     first_date, slipped = T0 + timedelta(days=5), T0 + timedelta(days=9)
     event = _stored(resolve(mention(UP, launch_time=first_date), article("a"), [], T0))
     later = T0 + timedelta(days=1)
-    change = resolve(mention(SCRUB, launch_time=slipped), article("b", published=later),
-                     [event], later)
+    change = resolve(
+        mention(SCRUB, launch_time=slipped), article("b", published=later), [event], later
+    )
     assert change.event.launch_time == slipped

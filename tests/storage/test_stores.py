@@ -25,8 +25,14 @@ async def _feed(store, url="https://news.example/feed"):
 
 async def _subscribe(store, channel_id, guild_id=1, **filters):
     sub, _ = await store.subscriptions.upsert(
-        target="discord", guild_id=guild_id, channel_id=channel_id,
-        filters=SubscriptionFilter(**filters), role_id=None, created_by=None, now=T0)
+        target="discord",
+        guild_id=guild_id,
+        channel_id=channel_id,
+        filters=SubscriptionFilter(**filters),
+        role_id=None,
+        created_by=None,
+        now=T0,
+    )
     return sub
 
 
@@ -116,8 +122,9 @@ async def test_filtered_subscription_gets_a_post_when_the_event_starts_matching(
     _, queued = await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
     assert queued == 0
     later = T0 + timedelta(hours=2)
-    _, queued = await _ingest(store, feed, mention(LaunchStatus.LAUNCHED),
-                              article("b", published=later), later)
+    _, queued = await _ingest(
+        store, feed, mention(LaunchStatus.LAUNCHED), article("b", published=later), later
+    )
     assert queued == 1
     [job] = await store.outbox.claim("discord", later, 50)
     assert job.kind is DeliveryKind.POST and job.event.status is LaunchStatus.LAUNCHED
@@ -141,7 +148,9 @@ async def test_gone_channel_breaks_the_subscription_and_stops_its_jobs(store):
     await _subscribe(store, 100)
     await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
     [job] = await store.outbox.claim("discord", T0, 50)
-    await store.outbox.complete(job, PublishResult(PublishOutcome.GONE, error="Unknown Channel"), T0)
+    await store.outbox.complete(
+        job, PublishResult(PublishOutcome.GONE, error="Unknown Channel"), T0
+    )
     sub = await store.subscriptions.get("discord", 100)
     assert sub.state is SubscriptionState.BROKEN and sub.broken_reason == "Unknown Channel"
     assert await store.outbox.claim("discord", T0 + timedelta(days=1), 50) == []
@@ -157,8 +166,9 @@ async def test_retry_waits_and_gives_up_after_max_attempts(store):
         jobs = await store.outbox.claim("discord", now, 50)
         if not jobs:
             break
-        await store.outbox.complete(jobs[0], PublishResult(PublishOutcome.RETRY, retry_after=30,
-                                                           error="HTTP 503"), now)
+        await store.outbox.complete(
+            jobs[0], PublishResult(PublishOutcome.RETRY, retry_after=30, error="HTTP 503"), now
+        )
         assert await store.outbox.claim("discord", now + timedelta(seconds=29), 50) == []
         now += timedelta(seconds=31)
     assert await store.outbox.pending_count() == 0
@@ -175,8 +185,12 @@ async def test_subscriptions_are_scoped_to_their_guild(store):
 
 async def test_guild_pause_and_resume(store):
     await _subscribe(store, 100, guild_id=7)
-    assert await store.subscriptions.set_guild_state(
-        7, SubscriptionState.PAUSED, T0, only_from="active") == 1
+    assert (
+        await store.subscriptions.set_guild_state(
+            7, SubscriptionState.PAUSED, T0, only_from="active"
+        )
+        == 1
+    )
     feed = await _feed(store)
     _, queued = await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
     assert queued == 0
@@ -196,12 +210,15 @@ async def test_guild_feed_events_reach_only_that_guild(store):
 
 async def test_feed_failure_backoff_and_disable(store):
     feed = await _feed(store)
-    await store.feeds.record_failure(FeedFailure(feed.id, T0, T0 + timedelta(minutes=5), "HTTP 500"))
+    await store.feeds.record_failure(
+        FeedFailure(feed.id, T0, T0 + timedelta(minutes=5), "HTTP 500")
+    )
     failing = await store.feeds.get(feed.id)
     assert failing.consecutive_failures == 1 and failing.last_error == "HTTP 500"
     assert await store.feeds.due(T0 + timedelta(minutes=1), 10) == []
     await store.feeds.record_failure(
-        FeedFailure(feed.id, T0, T0 + timedelta(minutes=5), "HTTP 410", disable_reason="gone"))
+        FeedFailure(feed.id, T0, T0 + timedelta(minutes=5), "HTTP 410", disable_reason="gone")
+    )
     disabled = await store.feeds.get(feed.id)
     assert not disabled.enabled and disabled.disabled_reason == "gone"
     assert disabled.state.value == "disabled"
@@ -210,9 +227,18 @@ async def test_feed_failure_backoff_and_disable(store):
 async def test_success_records_validators_and_permanent_redirect(store):
     feed = await _feed(store)
     async with store.events.ingest() as tx:
-        await tx.record_success(FeedSuccess(feed.id, T0, T0 + timedelta(minutes=5), '"v1"',
-                                            "Sun, 01 Mar 2026 12:00:00 GMT", "abc", "News",
-                                            moved_to="https://news.example/new-feed"))
+        await tx.record_success(
+            FeedSuccess(
+                feed.id,
+                T0,
+                T0 + timedelta(minutes=5),
+                '"v1"',
+                "Sun, 01 Mar 2026 12:00:00 GMT",
+                "abc",
+                "News",
+                moved_to="https://news.example/new-feed",
+            )
+        )
     moved = await store.feeds.get(feed.id)
     assert moved.url == "https://news.example/new-feed" and moved.etag == '"v1"'
     assert moved.seeded and moved.title == "News"
@@ -222,7 +248,7 @@ async def test_default_feeds_are_synced_without_touching_user_feeds(store):
     await store.feeds.add("https://mine.example/feed", T0)
     await store.feeds.sync_defaults(["https://a.example/rss", "https://b.example/rss"], T0)
     await store.feeds.sync_defaults(["https://b.example/rss"], T0)
-    urls = sorted(f.url for f in await store.feeds.list())
+    urls = sorted(f.url for f in await store.feeds.list_feeds())
     assert urls == ["https://b.example/rss", "https://mine.example/feed"]
 
 
@@ -239,11 +265,21 @@ async def test_prune_forgets_old_keys_only(store):
 async def test_recent_and_search_queries(store):
     feed = await _feed(store)
     await _ingest(store, feed, mention(LaunchStatus.LAUNCHED), article("a"))
-    await _ingest(store, feed, mention(LaunchStatus.UPCOMING, key="falcon 9|crew-12",
-                                       vehicle="Falcon 9", mission="Crew-12",
-                                       agencies=("NASA", "SpaceX")), article("b"))
+    await _ingest(
+        store,
+        feed,
+        mention(
+            LaunchStatus.UPCOMING,
+            key="falcon 9|crew-12",
+            vehicle="Falcon 9",
+            mission="Crew-12",
+            agencies=("NASA", "SpaceX"),
+        ),
+        article("b"),
+    )
     assert [e.mission for e in await store.events.recent(statuses=[LaunchStatus.LAUNCHED])] == [
-        "Soyuz MS-28"]
+        "Soyuz MS-28"
+    ]
     assert [e.mission for e in await store.events.recent(agency="nasa")] == ["Crew-12"]
     assert [e.mission for e in await store.events.recent(upcoming_only=True)] == ["Crew-12"]
     assert [e.mission for e in await store.events.search("crew")] == ["Crew-12"]

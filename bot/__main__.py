@@ -1,0 +1,365 @@
+"""``launchwatch`` command line and composition root.
+
+Each sub-command builds just what it needs from the settings and owns it with
+``async with``; nothing is created at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import __version__
+from bot.logsetup import configure_logging
+from bot.runtime import (
+    HEARTBEAT_GATEWAY,
+    HEARTBEAT_POLL,
+    Service,
+    open_core,
+    open_fetcher,
+    run_until,
+    utc_now,
+)
+from bot.settings import Settings, load_settings
+from handlers.console import ConsolePublisher
+from handlers.domain import Article, LaunchEvent, LaunchMention
+from handlers.errors import FeedError, LaunchWatchError
+from handlers.fetcher import FeedFetcher
+from handlers.grouping import group_mentions
+from handlers.matcher import default_matcher
+from handlers.netguard import check_url
+from handlers.parser import parse_feed
+from handlers.summary import render_event_text
+from storage import Storage
+
+log = logging.getLogger("launchwatch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``launchwatch`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="launchwatch",
+        description="Rocket launch alerts from spaceflight news feeds, on Discord.",
+    )
+    parser.add_argument("--version", action="version", version=f"launchwatch {__version__}")
+    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the bot (polls feeds, posts alerts)")
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print alerts to the terminal instead of posting; no Discord token needed",
+    )
+
+    poll = sub.add_parser("poll", help="poll the feeds that are due and print what was found")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+
+    scan = sub.add_parser("scan", help="show what feeds would produce (no database writes)")
+    scan.add_argument("sources", nargs="+", metavar="URL_OR_FILE")
+    scan.add_argument("--json", action="store_true", help="machine-readable output")
+
+    match = sub.add_parser("match", help="JSON Lines of articles in, the same with `match` out")
+    match.add_argument("--input", type=Path, help="read this file instead of standard input")
+
+    feeds = sub.add_parser("feeds", help="list, add or remove feeds")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feeds_sub.add_parser("list", help="every feed with its health")
+    add = feeds_sub.add_parser("add", help="add a feed")
+    add.add_argument("url")
+    add.add_argument("--no-check", action="store_true", help="add without fetching it first")
+    remove = feeds_sub.add_parser("remove", help="remove a feed")
+    remove.add_argument("url")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("migrate", help="bring the database schema up to date")
+
+    sub.add_parser("healthcheck", help="exit 0 if the running bot is healthy")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``launchwatch`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.env_file)
+        token = settings.discord_token.get_secret_value() if settings.discord_token else ""
+        configure_logging(settings.log_level, settings.log_format, [token])
+        return asyncio.run(_dispatch(args, settings))
+    except LaunchWatchError as exc:
+        print(f"launchwatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command
+    if command == "run":
+        return await cmd_run(settings, dry_run=args.dry_run)
+    if command == "poll":
+        return await cmd_poll_once(settings)
+    if command == "scan":
+        return await cmd_scan(settings, args.sources, as_json=args.json)
+    if command == "match":
+        return cmd_match(args.input)
+    if command == "feeds":
+        return await cmd_feeds(settings, args)
+    if command == "db":
+        return await cmd_db_migrate(settings)
+    return await cmd_healthcheck(settings)
+
+
+def _install_stop_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
+    """The long-running service."""
+    if not dry_run and settings.discord_token is None:
+        raise LaunchWatchError(
+            "DISCORD_TOKEN is not set: put it in the environment or .env, or use --dry-run"
+        )
+    stop = asyncio.Event()
+    _install_stop_handlers(stop)
+    service_ref: list[Service] = []
+    async with open_core(settings, on_deliveries=lambda: service_ref[0].wake_workers()) as core:
+        await core.storage.set_meta("mode", "dry-run" if dry_run else "discord")
+        if dry_run:
+            await core.storage.subscriptions.ensure_console(utc_now())
+            service = Service(core, [ConsolePublisher()])
+            service_ref.append(service)
+            await run_until(stop, service)
+        else:
+            from bot.discord_app import run_discord  # the Discord edge loads only when needed
+
+            await run_discord(core, stop, service_ref)
+    log.info("LaunchWatch stopped")
+    return 0
+
+
+async def cmd_poll_once(settings: Settings) -> int:
+    """One poll cycle over the due feeds; print a line per feed."""
+    async with open_core(settings) as core:
+        reports = await core.pipeline.run_due(utc_now())
+    for r in reports:
+        extra = f" error={r.error}" if r.error else ""
+        print(
+            f"{r.status:12} new={r.new:<4} matched={r.matched:<3} events=+{r.events_created}"
+            f"/~{r.events_updated} {r.url}{extra}"
+        )
+    if not reports:
+        print("no feed is due")
+    return 0
+
+
+async def cmd_scan(settings: Settings, sources: Sequence[str], *, as_json: bool) -> int:
+    """Fetch or read feeds, match and group their articles, print the launch events."""
+    matcher = default_matcher()
+    now = utc_now()
+    pairs: list[tuple[Article, LaunchMention]] = []
+    failures = 0
+    total = 0
+    async with open_fetcher(settings) as fetcher:
+        for source in sources:
+            try:
+                articles = await _read_articles(fetcher, source)
+            except FeedError as exc:
+                failures += 1
+                print(f"launchwatch: {exc}", file=sys.stderr)
+                continue
+            total += len(articles)
+            for article in articles:
+                mention = matcher.match_article(article)
+                if mention is not None:
+                    pairs.append((article, mention))
+    events = group_mentions(pairs, now)
+    if as_json:
+        json.dump(
+            {
+                "articles": total,
+                "launch_stories": len(pairs),
+                "events": [event_to_json(e) for e in events],
+            },
+            sys.stdout,
+            indent=2,
+        )
+        sys.stdout.write("\n")
+    else:
+        for event in events:
+            print(render_event_text(event, max_sources=50), end="\n\n")
+        print(f"{total} articles, {len(pairs)} launch stories, {len(events)} launch events")
+    return 1 if failures == len(sources) else 0
+
+
+async def _read_articles(fetcher: FeedFetcher, source: str) -> list[Article]:
+    path = Path(source)
+    if "://" not in source:
+        try:
+            body = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            raise FeedError(f"cannot read {source}: {exc.strerror}", url=source) from exc
+        uri = await asyncio.to_thread(lambda: path.resolve().as_uri())
+        parsed = await asyncio.to_thread(parse_feed, body, {}, feed_url=uri)
+        return list(parsed.articles)
+    result = await fetcher.fetch(source, etag=None, last_modified=None, previous_body_hash=None)
+    if result.body is None:
+        return []
+    parsed = await asyncio.to_thread(
+        parse_feed, result.body, result.headers, feed_url=result.final_url
+    )
+    return list(parsed.articles)
+
+
+def event_to_json(event: LaunchEvent) -> dict[str, Any]:
+    """A launch event as plain JSON values."""
+    return {
+        "name": event.name,
+        "key": event.key,
+        "status": event.status.value,
+        "vehicle": event.vehicle,
+        "mission": event.mission,
+        "site": event.site,
+        "crewed": event.crewed,
+        "agencies": list(event.agencies),
+        "launch_time": _iso(event.launch_time),
+        "history": [{"status": h.status.value, "at": _iso(h.at)} for h in event.history],
+        "sources": [
+            {"title": s.title, "link": s.link, "site": s.site, "published": _iso(s.published)}
+            for s in event.sources
+        ],
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def cmd_match(path: Path | None, out: TextIO | None = None) -> int:
+    """JSON Lines in, the same objects plus ``match`` out, one per line, in order."""
+    out = out or sys.stdout
+    matcher = default_matcher()
+    errors = 0
+    stream = path.open(encoding="utf-8") if path else sys.stdin
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                if not isinstance(item, dict) or not isinstance(item.get("title"), str):
+                    raise ValueError("each line must be an object with a string `title`")
+                published = _parse_time(item.get("published") or item.get("published_at"))
+                mention = matcher.match(item["title"], str(item.get("summary") or ""), published)
+                item["match"] = mention_to_json(mention) if mention else None
+            except ValueError as exc:
+                errors += 1
+                item = {"line": number, "error": str(exc), "match": None}
+            out.write(json.dumps(item, ensure_ascii=False) + "\n")
+    out.flush()
+    return 1 if errors else 0
+
+
+def mention_to_json(mention: LaunchMention) -> dict[str, Any]:
+    """The ``match`` object of ``launchwatch match``."""
+    return {
+        "status": mention.status.value,
+        "vehicle": mention.vehicle,
+        "mission": mention.mission,
+        "site": mention.site,
+        "crewed": mention.crewed,
+        "agencies": list(mention.agencies),
+        "launch_time": _iso(mention.launch_time),
+        "event_key": mention.event_key,
+        "confidence": round(mention.confidence, 3),
+    }
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not value:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("`published` must be an ISO 8601 string")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
+    """``feeds list|add|remove``."""
+    async with Storage.open(settings.db) as storage:
+        if args.feeds_command == "list":
+            await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
+            for feed in await storage.feeds.list_feeds():
+                print(_feed_line(feed))
+            return 0
+        if args.feeds_command == "remove":
+            removed = await storage.feeds.remove(args.url)
+            print(f"removed {args.url}" if removed else f"no global feed {args.url}")
+            return 0 if removed else 1
+        check_url(args.url, allow_private=settings.allow_private_networks)
+        if not args.no_check:
+            async with open_fetcher(settings) as fetcher:
+                articles = await _read_articles(fetcher, args.url)
+            print(f"{args.url}: a feed with {len(articles)} items")
+        _, created = await storage.feeds.add(args.url, utc_now())
+        print(f"added {args.url}" if created else f"{args.url} is already watched")
+        return 0
+
+
+def _feed_line(feed: Any) -> str:
+    last_ok = feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never"
+    problem = feed.disabled_reason or feed.last_error or ""
+    return f"{feed.id:>4} {feed.state.value:9} last ok {last_ok:16} {feed.url}" + (
+        f"\n       {problem}" if problem else ""
+    )
+
+
+async def cmd_db_migrate(settings: Settings) -> int:
+    """Apply pending schema migrations."""
+    async with Storage.open(settings.db, migrate=False) as storage:
+        applied = await storage.db.migrate()
+        version = await storage.db.user_version()
+    print(
+        f"{settings.db}: schema version {version}"
+        + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)")
+    )
+    return 0
+
+
+async def cmd_healthcheck(settings: Settings, *, max_age: float = 120.0) -> int:
+    """Exit 0 when the running bot polled (and, with Discord, heard the gateway) recently."""
+    if not settings.db.exists():
+        print(f"unhealthy: no database at {settings.db}")
+        return 1
+    async with Storage.open(settings.db, migrate=False) as storage:
+        mode = await storage.get_meta("mode")
+        beats = {name: await storage.get_meta(name) for name in (HEARTBEAT_POLL, HEARTBEAT_GATEWAY)}
+    now = utc_now()
+    limit = timedelta(seconds=max(max_age, 3 * min(settings.poll_interval, 5.0)))
+    required = [HEARTBEAT_POLL] + ([HEARTBEAT_GATEWAY] if mode == "discord" else [])
+    for name in required:
+        value = beats[name]
+        if value is None:
+            print(f"unhealthy: no {name.split('.')[1]} heartbeat yet")
+            return 1
+        age = now - datetime.fromisoformat(value)
+        if age > limit:
+            print(f"unhealthy: last {name.split('.')[1]} heartbeat {age.total_seconds():.0f}s ago")
+            return 1
+    print("healthy")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Typed settings from the environment or a ``.env`` file."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from handlers.errors import ConfigError
+
+DEFAULT_API_BASE = "https://discord.com/api/v10"
+
+
+def shipped_feeds() -> list[str]:
+    """The default spaceflight news feeds shipped with LaunchWatch."""
+    text = resources.files("handlers.data").joinpath("default_feeds.toml").read_text("utf-8")
+    return list(tomllib.loads(text)["feeds"])
+
+
+class Settings(BaseSettings):
+    """Every setting LaunchWatch reads; names are the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+    discord_api_base: str = Field(default=DEFAULT_API_BASE, alias="DISCORD_API_BASE")
+    discord_gateway_url: str | None = Field(default=None, alias="DISCORD_GATEWAY_URL")
+    db: Path = Field(default=Path("launchwatch.db"), alias="LAUNCHWATCH_DB")
+    feeds: str | None = Field(default=None, alias="LAUNCHWATCH_FEEDS")
+    poll_interval: float = Field(default=300.0, ge=1, alias="LAUNCHWATCH_POLL_INTERVAL")
+    allow_private_networks: bool = Field(default=False, alias="LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", alias="LAUNCHWATCH_LOG_LEVEL"
+    )
+    log_format: Literal["text", "json"] = Field(default="text", alias="LAUNCHWATCH_LOG_FORMAT")
+    recent_hours: float = Field(default=72.0, gt=0, alias="LAUNCHWATCH_RECENT_HOURS")
+    max_feed_bytes: int = Field(default=5_000_000, ge=10_000, alias="LAUNCHWATCH_MAX_FEED_BYTES")
+    fetch_timeout: float = Field(default=20.0, gt=0, le=300, alias="LAUNCHWATCH_FETCH_TIMEOUT")
+    max_concurrent_polls: int = Field(default=32, ge=1, le=1000, alias="LAUNCHWATCH_CONCURRENCY")
+    retention_days: int = Field(default=90, ge=7, alias="LAUNCHWATCH_RETENTION_DAYS")
+    dev_guild: int | None = Field(default=None, alias="LAUNCHWATCH_DEV_GUILD")
+    http_port: int | None = Field(default=None, ge=1, le=65535, alias="LAUNCHWATCH_HTTP_PORT")
+    max_subscriptions_per_guild: int = Field(
+        default=25, ge=1, alias="LAUNCHWATCH_MAX_SUBSCRIPTIONS"
+    )
+    max_feeds_per_guild: int = Field(default=10, ge=0, alias="LAUNCHWATCH_MAX_GUILD_FEEDS")
+
+    @field_validator("discord_api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    def feed_urls(self) -> list[str]:
+        """``LAUNCHWATCH_FEEDS`` when set (comma-separated), else the shipped defaults."""
+        if self.feeds is None or not self.feeds.strip():
+            return shipped_feeds()
+        return [u.strip() for u in self.feeds.split(",") if u.strip()]
+
+
+def load_settings(env_file: str | None = ".env") -> Settings:
+    """Read settings; a wrong value raises :class:`ConfigError` naming the variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None

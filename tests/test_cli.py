@@ -1,0 +1,183 @@
+"""The ``launchwatch`` command line, run as a user would run it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.feedgen import Item, rss
+from tests.feedserver import FeedServer
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+BACKGROUND = [Item("funding", "Satellite startup raises $40 million", "", NOW - timedelta(days=1))]
+SOYUZ = Item(
+    "soyuz-ms-29",
+    "Soyuz MS-29 blasts off from Baikonur with three crew members bound for the ISS",
+    "Two Roscosmos cosmonauts and a NASA astronaut are aboard.",
+    NOW - timedelta(minutes=30),
+)
+SOYUZ_AGAIN = Item(
+    "other-soyuz",
+    "Russian Soyuz rocket launches Soyuz MS-29 crew toward the space station",
+    "Liftoff from the Baikonur Cosmodrome.",
+    NOW - timedelta(minutes=20),
+)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHWATCH_", "DISCORD_"))}
+    env.update({"LAUNCHWATCH_DB": str(tmp_path / "cli.db"), "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+def _launchwatch(tmp_path: Path, *args: str, stdin: str | None = None, **env: str):
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none.env"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path, **env),
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+
+def test_version_and_help(tmp_path):
+    result = _launchwatch(tmp_path, "--version")
+    assert result.returncode == 0 and result.stdout.startswith("launchwatch ")
+
+
+def test_bad_setting_is_one_line_naming_it(tmp_path):
+    result = _launchwatch(tmp_path, "feeds", "list", LAUNCHWATCH_POLL_INTERVAL="0")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "LAUNCHWATCH_POLL_INTERVAL" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_without_token_explains_dry_run(tmp_path):
+    result = _launchwatch(tmp_path, "run")
+    assert (
+        result.returncode == 2 and "DISCORD_TOKEN" in result.stderr and "--dry-run" in result.stderr
+    )
+
+
+def test_match_keeps_keys_order_and_reports_bad_lines(tmp_path):
+    lines = [
+        {
+            "title": "Falcon 9 launches Starlink 10-20 from Cape Canaveral",
+            "id": 1,
+            "published": "2026-03-01T10:00:00Z",
+        },
+        {"title": "Company buys 10 more Falcon 9 launches", "id": 2},
+    ]
+    text = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
+    result = _launchwatch(tmp_path, "match", stdin=text)
+    out = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [o.get("id") for o in out] == [1, 2, None]
+    assert out[0]["match"]["status"] == "launched" and out[0]["match"]["vehicle"] == "Falcon 9"
+    assert out[1]["match"] is None
+    assert out[2]["line"] == 3 and "error" in out[2]
+    assert result.returncode == 1
+
+
+def test_scan_a_file_prints_events_and_writes_nothing(tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss([SOYUZ, SOYUZ_AGAIN, *BACKGROUND]))
+    result = _launchwatch(tmp_path, "scan", str(feed), "--json")
+    data = json.loads(result.stdout)
+    assert data["articles"] == 3 and data["launch_stories"] == 2
+    [event] = data["events"]
+    assert event["mission"] == "Soyuz MS-29" and len(event["sources"]) == 2
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_feeds_add_list_remove_and_migrate(tmp_path):
+    env = {"LAUNCHWATCH_FEEDS": "https://news.example/feed"}
+    result = _launchwatch(
+        tmp_path, "feeds", "add", "http://127.0.0.1:8080/feed", "--no-check", **env
+    )
+    assert result.returncode == 2 and "private" in result.stderr.lower()
+    assert (
+        _launchwatch(
+            tmp_path, "feeds", "add", "https://other.example/rss", "--no-check", **env
+        ).returncode
+        == 0
+    )
+    listing = _launchwatch(tmp_path, "feeds", "list", **env).stdout
+    assert "https://news.example/feed" in listing and "https://other.example/rss" in listing
+    assert (
+        _launchwatch(tmp_path, "feeds", "remove", "https://other.example/rss", **env).returncode
+        == 0
+    )
+    assert "other.example" not in _launchwatch(tmp_path, "feeds", "list", **env).stdout
+    assert "up to date" in _launchwatch(tmp_path, "db", "migrate").stdout
+
+
+async def _read_until(stream, needle: str, timeout: float) -> str:
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            line = await asyncio.wait_for(stream.readline(), remaining)
+        except TimeoutError:
+            break
+        if not line:
+            break
+        seen += line.decode()
+    return seen
+
+
+async def test_dry_run_prints_exactly_one_alert_per_new_launch(tmp_path):
+    async with FeedServer() as server:
+        server.route("/a", body=rss(BACKGROUND))
+        server.route("/b", body=rss(BACKGROUND))
+        env = _env(
+            tmp_path,
+            LAUNCHWATCH_FEEDS=f"{server.url('/a')},{server.url('/b')}",
+            LAUNCHWATCH_POLL_INTERVAL="1",
+            LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS="true",
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "--env-file",
+            str(tmp_path / "none.env"),
+            "run",
+            "--dry-run",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+        )
+        try:
+            while server.count("/a") < 1 or server.count("/b") < 1:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # let the seeding transactions commit
+            server.route("/a", body=rss([SOYUZ, *BACKGROUND]))
+            out = await _read_until(proc.stdout, "Sources", 15)
+            assert "[LAUNCHED] Soyuz-2.1a | Soyuz MS-29" in out
+            server.route("/b", body=rss([SOYUZ_AGAIN, *BACKGROUND]))
+            polled = server.count("/b")
+            while server.count("/b") < polled + 2:
+                await asyncio.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            rest, err = await asyncio.wait_for(proc.communicate(), 10)
+            assert proc.returncode == 0, err.decode()[-2000:]
+            assert (out + rest.decode()).count("[LAUNCHED]") == 1
+            assert b"Traceback" not in err
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()

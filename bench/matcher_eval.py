@@ -18,11 +18,12 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from handlers.domain import LaunchMention
+from handlers.domain import Article, LaunchMention
+from handlers.grouping import group_mentions
 from handlers.knowledge import KnowledgeBase, default_knowledge, normalize
 from handlers.matcher import LaunchMatcher
 
@@ -162,6 +163,32 @@ def _grouping(rows: list[dict[str, Any]], out: list[LaunchMention | None]) -> No
         f"grouping: {len(keys)} distinct keys for {len(events)} real launches; "
         f"purity {ratio(pure, len(keys)):.3f} ({pure}/{len(keys)}); "
         f"launches split over >1 key: {split}"
+    )
+    _resolved_grouping(rows, out, len(events))
+
+
+def _resolved_grouping(
+    rows: list[dict[str, Any]], out: list[LaunchMention | None], real: int
+) -> None:
+    """Events as the pipeline builds them: keys plus the resolver's time windows."""
+    pairs = []
+    truth: dict[str, str] = {}
+    for r, m in zip(rows, out, strict=True):
+        if r["label"] != "other" and r.get("event") and m is not None:
+            article = Article(key=r["key"], title=r["title"], published=published(r))
+            pairs.append((article, m))
+            truth[r["key"]] = r["event"]
+    now = max((a.published for a, _ in pairs if a.published), default=datetime.now(UTC))
+    grouped = group_mentions(pairs, now)
+    pure = sum(len({truth[s.article_key] for s in e.sources}) == 1 for e in grouped)
+    per_launch: dict[str, set[int]] = defaultdict(set)
+    for e in grouped:
+        for s in e.sources:
+            per_launch[truth[s.article_key]].add(e.id)
+    split = sum(len(ids) > 1 for ids in per_launch.values())
+    print(
+        f"events after resolution (what users see): {len(grouped)} for {real} real launches; "
+        f"purity {ratio(pure, len(grouped)):.3f}; launches split over >1 event: {split}"
     )
 
 

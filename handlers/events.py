@@ -26,6 +26,9 @@ from handlers.domain import Article, LaunchEvent, LaunchMention, LaunchStatus, S
 
 UPCOMING_WINDOW = timedelta(days=45)
 REPORT_WINDOW = timedelta(days=3)
+VAGUE_WINDOW = timedelta(days=3)
+UNKNOWN_VEHICLE = "unknown"
+VAGUE_MISSION = "launch"
 MAX_SOURCES = 50
 
 _RANK = {
@@ -62,17 +65,47 @@ def article_time(article: Article, now: datetime) -> datetime:
 def pick_candidate(
     mention: LaunchMention, at: datetime, candidates: Sequence[LaunchEvent]
 ) -> LaunchEvent | None:
-    """The live event with the mention's key that ``at`` falls into, newest first."""
-    for event in sorted(candidates, key=lambda e: e.updated, reverse=True):
-        if event.key != mention.event_key:
-            continue
-        if event.status.is_outcome:
-            outcome_at = _status_since(event)
-            if at - outcome_at <= REPORT_WINDOW:
-                return event
-        elif at - _last_activity(event) <= UPCOMING_WINDOW:
+    """The live event ``mention`` belongs to, if any.
+
+    Same key first. Failing that, a *vague* report ("SLS rolled back", no mission named) joins
+    the one live event of the same vehicle, and a specific report joins a live vague event of
+    its vehicle — but only when exactly one such event is live, so two Falcon 9 flights in a
+    week never merge.
+    """
+    ordered = sorted(candidates, key=lambda e: e.updated, reverse=True)
+    for event in ordered:
+        if event.key == mention.event_key and _is_live(event, at, UPCOMING_WINDOW):
             return event
-    return None
+    vehicle = vehicle_of_key(mention.event_key)
+    if vehicle == UNKNOWN_VEHICLE:
+        return None
+    vague = is_vague_key(mention.event_key)
+    near = [
+        e
+        for e in ordered
+        if e.key != mention.event_key
+        and vehicle_of_key(e.key) == vehicle
+        and (vague or is_vague_key(e.key))
+        and _is_live(e, at, VAGUE_WINDOW)
+    ]
+    return near[0] if len(near) == 1 else None
+
+
+def vehicle_of_key(key: str) -> str:
+    """The vehicle part of an event key (see :mod:`handlers.matcher`)."""
+    return key.split("|", 1)[0]
+
+
+def is_vague_key(key: str) -> bool:
+    """True for keys of reports that name no mission or no vehicle."""
+    parts = key.split("|")
+    return parts[0] == UNKNOWN_VEHICLE or (len(parts) > 1 and parts[1] == VAGUE_MISSION)
+
+
+def _is_live(event: LaunchEvent, at: datetime, window: timedelta) -> bool:
+    if event.status.is_outcome:
+        return at - _status_since(event) <= min(window, REPORT_WINDOW)
+    return at - _last_activity(event) <= window
 
 
 def resolve(
@@ -152,8 +185,12 @@ def _merge(
     ):
         launch_time = mention.launch_time
     agencies = event.agencies + tuple(a for a in mention.agencies if a not in event.agencies)
+    # A vague event that a specific report joins takes that report's key from now on.
+    key = mention.event_key if is_vague_key(event.key) and not is_vague_key(mention.event_key) \
+        else event.key
     merged = dataclasses.replace(
         event,
+        key=key,
         status=status,
         vehicle=event.vehicle or mention.vehicle,
         mission=event.mission or mention.mission,
@@ -181,6 +218,7 @@ def _merge(
 
 def _visible(event: LaunchEvent) -> tuple[object, ...]:
     return (
+        event.key,
         event.status,
         event.vehicle,
         event.mission,

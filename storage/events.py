@@ -101,11 +101,12 @@ class SqliteIngest:
         return new
 
     async def event_candidates(self, key: str, scope: int) -> list[LaunchEvent]:
-        """The few most recent events with this key in this scope."""
+        """Recent events in this scope with this key or the same vehicle (for vague reports)."""
+        vehicle = key.split("|", 1)[0]
         async with self._conn.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE key = ? AND scope = ?"
-            " ORDER BY updated DESC LIMIT 5",
-            (key, scope),
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
+            " ESCAPE '\\') ORDER BY updated DESC LIMIT 10",
+            (scope, key, _escape_like(vehicle) + "|%"),
         ) as cur:
             rows = list(await cur.fetchall())
         return await load_events(self._conn, rows)
@@ -144,8 +145,8 @@ class SqliteIngest:
             await self._conn.execute(
                 "UPDATE events SET status = ?, status_at = ?, vehicle = ?, mission = ?, site = ?,"
                 " crewed = ?, agencies = ?, launch_time = ?, summary = ?, updated = ?,"
-                " revision = ? WHERE id = ?",
-                (*values, event_id),
+                " revision = ?, key = ? WHERE id = ?",
+                (*values, event.key, event_id),
             )
             new_history = event.history[-1:] if change.status_changed else ()
         await self._conn.executemany(
@@ -237,11 +238,17 @@ class SqliteEventStore:
         async with self._db.transaction() as conn:
             yield SqliteIngest(conn)
 
-    async def get(self, event_id: int) -> LaunchEvent | None:
-        """One event with its sources and history."""
-        rows = await self._db.fetchall(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
-        )
+    async def get(self, event_id: int, *, scope: int | None = None) -> LaunchEvent | None:
+        """One event with its sources and history; with ``scope``, only if visible there."""
+        if scope is None:
+            rows = await self._db.fetchall(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (event_id,)
+            )
+        else:
+            rows = await self._db.fetchall(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ? AND scope IN (0, ?)",
+                (event_id, scope),
+            )
         events = await load_events(self._db.conn, rows)
         return events[0] if events else None
 

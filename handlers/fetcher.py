@@ -7,6 +7,10 @@ temporary ones. Bodies are streamed under a byte cap and a total deadline, so a
 hostile or broken server can cost at most ``max_bytes`` of memory and
 ``total_timeout`` seconds.
 
+Compression is negotiated by aiohttp: gzip and deflate always, br and zstd only
+when their decoders are installed, so a server is never offered an encoding we
+cannot read.
+
 Session ownership: a fetcher never closes a session it was given. Use
 :meth:`FeedFetcher.open` to get a fetcher that owns (and closes) its session, or
 build one with :func:`make_session` and close it yourself. A session built any

@@ -43,8 +43,11 @@ __all__ = [
     "MAX_URL_LENGTH",
     "AddressGuard",
     "GuardedResolver",
+    "IPAddress",
+    "IPNetwork",
     "Refusal",
     "check_url",
+    "classify",
     "port_allowed",
 ]
 
@@ -351,7 +354,7 @@ class GuardedResolver(AbstractResolver):
             try:
                 self._guard.check_resolved(host, result["host"], url=f"{host}:{port}")
             except BlockedAddressError:
-                log.warning("refused %s: resolves to %s", host, result["host"])
+                log.info("refused %s: resolves to %s", host, result["host"])
                 raise
         return results
 

@@ -20,15 +20,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
+import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict
 
-__all__ = ["FeedServer", "RecordedRequest", "Route", "StaticResolver"]
+__all__ = ["FeedServer", "RecordedRequest", "Route", "StaticResolver", "feed_server"]
 
 Chunks = Iterable[bytes] | AsyncIterable[bytes]
 ChunkSource = Chunks | Callable[[], Chunks]
@@ -231,6 +232,13 @@ class FeedServer:
                 await asyncio.sleep(route.drip)
             await resp.write_eof()
         return resp
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A started FeedServer; import this name into a test module (or conftest) to use it."""
+    async with FeedServer() as server:
+        yield server
 
 
 class StaticResolver(AbstractResolver):

@@ -123,7 +123,7 @@ async def test_200_then_304_sends_validators_back(srv: FeedServer, fetcher: Feed
         previous_body_hash=first.body_hash,
     )
     assert second.status is FetchStatus.NOT_MODIFIED
-    assert second.status == "not_modified"
+    assert second.status.value == "not_modified"
     assert second.body is None
     assert second.http_status == 304
     assert second.etag == 'W/"v1"'
@@ -219,6 +219,21 @@ async def test_corrupt_gzip_is_a_fetch_error(srv: FeedServer, fetcher: FeedFetch
     srv.route("/feed", body=b"this is not gzip" * 10, headers={"Content-Encoding": "gzip"})
     with pytest.raises(FetchError, match="could not be decompressed"):
         await fetcher.fetch(srv.url("/feed"))
+
+
+async def test_truncated_body_is_a_fetch_error(srv: FeedServer, fetcher: FeedFetcher) -> None:
+    async def hang_up(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Length": "1000"})
+        await resp.prepare(request)
+        await resp.write(b"<rss>")
+        assert request.transport is not None
+        request.transport.close()
+        return resp
+
+    srv.route("/feed", handler=hang_up)
+    with pytest.raises(FetchError) as info:
+        await fetcher.fetch(srv.url("/feed"))
+    assert str(info.value) == f"feed {srv.url('/feed')}: the download broke off before the end"
 
 
 def test_feed_fetcher_satisfies_the_fetcher_protocol() -> None:

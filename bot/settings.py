@@ -25,7 +25,11 @@ class Settings(BaseSettings):
     """Every setting LaunchWatch reads; names are the environment variables."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,  # `.env.example` copied as is leaves `DISCORD_TOKEN=` empty
     )
 
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")

@@ -1,0 +1,248 @@
+"""/feeds list|add|remove|test: a server's own extra news feeds.
+
+A server's feeds are polled like the defaults, but the launch events found only in them
+are visible to that server alone. URLs go through the same SSRF guard as every fetch, and
+each server may add at most ``LAUNCHWATCH_MAX_GUILD_FEEDS`` feeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs import UserError, defer, respond, utc_now
+from bot.embeds import discord_time, list_line, pack_lines, safe_text, safe_url, truncate
+from handlers.domain import Article, Feed, FeedState, LaunchMention
+from handlers.errors import BlockedAddressError, LaunchWatchError
+from handlers.netguard import check_url
+
+if TYPE_CHECKING:
+    from bot.client import LaunchWatchBot
+    from storage import SqliteFeedStore
+
+log = logging.getLogger(__name__)
+
+_STATE_ICON = {
+    FeedState.OK: "✅",
+    FeedState.NEW: "🆕",
+    FeedState.FAILING: "⚠️",
+    FeedState.DISABLED: "⛔",
+}
+
+
+def shown_url(url: str) -> str:
+    """A URL safe to show in a message (not linkified into an embed preview)."""
+    safe = safe_url(url)
+    return f"<{safe}>" if safe else f"`{truncate(safe_text(url), 200)}`"
+
+
+def feed_line(feed: Feed) -> str:
+    """One line of /feeds list with the feed's health."""
+    line = f"{_STATE_ICON[feed.state]} {shown_url(feed.url)}"
+    if feed.title:
+        line += f" — {truncate(safe_text(feed.title), 80)}"
+    if feed.last_success_at:
+        line += f" · last read {discord_time(feed.last_success_at, 'R')}"
+    problem = feed.disabled_reason or (feed.last_error if feed.consecutive_failures else None)
+    if problem:
+        line += f"\n  {feed.state.value}: {truncate(safe_text(problem), 300)}"
+    return line
+
+
+class FeedsCog(commands.Cog):
+    """Extra feeds a server's admins add for themselves."""
+
+    feeds = app_commands.Group(
+        name="feeds",
+        description="This server's extra news feeds",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+
+    def __init__(self, bot: LaunchWatchBot) -> None:
+        self.bot = bot
+
+    @property
+    def _store(self) -> SqliteFeedStore:
+        return self.bot.storage.feeds
+
+    async def _guild_feeds(self, guild_id: int) -> list[Feed]:
+        feeds: list[Feed] = await self._store.list_feeds(guild_id=guild_id, everything=False)
+        return feeds
+
+    def _checked_url(self, url: str) -> str:
+        try:
+            return check_url(url.strip(), allow_private=self.bot.settings.allow_private_networks)
+        except BlockedAddressError as exc:
+            reason = truncate(safe_text(exc.reason), 300)
+            raise UserError(f"That URL can't be used: {reason}.") from None
+
+    # ------------------------------------------------------------------ list
+
+    @feeds.command(
+        name="list",
+        description="This server's extra feeds and their health",
+        extras={"ephemeral": True},
+    )
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def list_feeds(self, interaction: discord.Interaction) -> None:
+        """Every feed this server added."""
+        assert interaction.guild_id is not None  # guild_only group
+        feeds = await self._guild_feeds(interaction.guild_id)
+        limit = self.bot.settings.max_feeds_per_guild
+        embed = discord.Embed(
+            title=f"This server's feeds ({len(feeds)}/{limit})", colour=discord.Colour(0x3B82F6)
+        )
+        if feeds:
+            lines = [feed_line(f) for f in feeds]
+            embed.description = pack_lines(lines, limit=4096, max_chunks=1)[0]
+        else:
+            embed.description = (
+                "This server has no extra feeds; LaunchWatch's default feeds "
+                "always apply. Add one with /feeds add."
+            )
+        await respond(interaction, embed=embed)
+
+    # ------------------------------------------------------------------ add
+
+    @feeds.command(
+        name="add",
+        description="Watch another RSS/Atom feed for this server",
+        extras={"ephemeral": True},
+    )
+    @app_commands.describe(url="The feed's address (https://…)")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def add(self, interaction: discord.Interaction, url: str) -> None:
+        """Add a feed owned by this server."""
+        assert interaction.guild_id is not None  # guild_only group
+        checked = self._checked_url(url)
+        limit = self.bot.settings.max_feeds_per_guild
+        if limit == 0:
+            raise UserError("Adding feeds is turned off on this LaunchWatch.")
+        existing = await self._guild_feeds(interaction.guild_id)
+        if len(existing) >= limit:
+            raise UserError(
+                f"This server already has {len(existing)} feeds, the most allowed "
+                f"({limit}). Remove one with /feeds remove first."
+            )
+        feed, created = await self._store.add(checked, utc_now(), guild_id=interaction.guild_id)
+        if not created:
+            raise UserError(self._why_not_added(feed, interaction.guild_id))
+        await respond(
+            interaction,
+            f"✅ Added {shown_url(checked)}. LaunchWatch reads it shortly; the first read only "
+            "records what is already there, so alerts start with the next new launch story. "
+            "Try /feeds test to see what it would find.",
+        )
+
+    @staticmethod
+    def _why_not_added(feed: Feed, guild_id: int) -> str:
+        if feed.guild_id == guild_id:
+            return "This server already watches that feed."
+        if feed.guild_id is None:
+            return (
+                "That feed is one of LaunchWatch's default feeds: its launches already "
+                "reach this server."
+            )
+        return "That feed is already registered with LaunchWatch and can't be added here."
+
+    # ------------------------------------------------------------------ remove
+
+    @feeds.command(
+        name="remove",
+        description="Stop watching one of this server's feeds",
+        extras={"ephemeral": True},
+    )
+    @app_commands.describe(url="The feed's address, as /feeds list shows it")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def remove(self, interaction: discord.Interaction, url: str) -> None:
+        """Remove a feed; only this server's own feeds can be removed."""
+        assert interaction.guild_id is not None  # guild_only group
+        candidates = [url.strip()]
+        with contextlib.suppress(LaunchWatchError):
+            candidates.append(check_url(url.strip(), allow_private=True))
+        for candidate in candidates:
+            if await self._store.remove(candidate, guild_id=interaction.guild_id):
+                await respond(interaction, f"🛑 Removed {shown_url(candidate)}.")
+                return
+        raise UserError(
+            f"This server has no feed {shown_url(url.strip())}. "
+            "/feeds list shows this server's feeds."
+        )
+
+    @remove.autocomplete("url")
+    async def _remove_autocomplete(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        if interaction.guild_id is None:
+            return []
+        feeds = await self._guild_feeds(interaction.guild_id)
+        typed = current.casefold()
+        return [
+            app_commands.Choice(name=truncate(f.url, 100), value=f.url)
+            for f in feeds
+            if typed in f.url.casefold() and len(f.url) <= 100
+        ][:25]
+
+    # ------------------------------------------------------------------ test
+
+    @feeds.command(
+        name="test",
+        description="Read a feed now and show what LaunchWatch would post",
+        extras={"ephemeral": True},
+    )
+    @app_commands.describe(url="The feed's address (https://…)")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def test(self, interaction: discord.Interaction, url: str) -> None:
+        """Fetch, parse, match and group one feed without storing anything."""
+        checked = self._checked_url(url)
+        await defer(interaction)  # fetching takes longer than the 3 s Discord waits
+        try:
+            title, articles = await self._read(checked)
+        except LaunchWatchError as exc:
+            raise UserError(
+                f"Could not read {shown_url(checked)}: {truncate(safe_text(str(exc)), 400)}"
+            ) from None
+        await respond(interaction, embed=self._scan_embed(checked, title, articles))
+
+    async def _read(self, url: str) -> tuple[str, list[Article]]:
+        from bot.runtime import parse_in_thread
+
+        result = await self.bot.core.fetcher.fetch(
+            url, etag=None, last_modified=None, previous_body_hash=None
+        )
+        if result.body is None:
+            return "", []
+        parsed = await parse_in_thread(result.body, result.headers, result.final_url, None)
+        return parsed.title, list(parsed.articles)
+
+    def _scan_embed(self, url: str, title: str, articles: list[Article]) -> discord.Embed:
+        from handlers.grouping import group_mentions
+
+        matcher = self.bot.core.matcher
+        pairs: list[tuple[Article, LaunchMention]] = []
+        for article in articles:
+            mention = matcher.match_article(article)
+            if mention is not None:
+                pairs.append((article, mention))
+        events = group_mentions(pairs, utc_now())
+        embed = discord.Embed(
+            title=truncate(f"Feed test: {safe_text(title) or 'untitled feed'}", 256),
+            colour=discord.Colour(0x3B82F6),
+        )
+        summary = (
+            f"{shown_url(url)}\n{len(articles)} articles, {len(pairs)} launch stories, "
+            f"{len(events)} launch events."
+        )
+        lines = [list_line(e) for e in events]
+        if lines:
+            summary += "\n\n" + pack_lines(lines, limit=3500, max_chunks=1)[0]
+        elif articles:
+            summary += "\n\nNo launch news in it right now; LaunchWatch would post nothing yet."
+        embed.description = truncate(summary, 4096)
+        return embed

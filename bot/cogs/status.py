@@ -1,0 +1,83 @@
+"""/status: is LaunchWatch healthy? Feeds, polling, deliveries, subscriptions, gateway."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import __version__
+from bot.cogs import respond
+from bot.embeds import discord_time
+from handlers.domain import FeedState
+
+if TYPE_CHECKING:
+    from bot.client import LaunchWatchBot
+
+
+def format_duration(seconds: float) -> str:
+    """``3d 4h 5m`` style."""
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days}d"] if days else []
+    if days or hours:
+        parts.append(f"{hours}h")
+    parts.append(f"{minutes}m")
+    return " ".join(parts)
+
+
+class StatusCog(commands.Cog):
+    """Health and diagnostics."""
+
+    def __init__(self, bot: LaunchWatchBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(
+        name="status",
+        description="LaunchWatch's health: feeds, deliveries, connection",
+        extras={"ephemeral": True},
+    )
+    async def status(self, interaction: discord.Interaction) -> None:
+        """One embed of health figures (never any secret)."""
+        await respond(interaction, embed=await self.status_embed())
+
+    async def status_embed(self) -> discord.Embed:
+        """Build the /status embed from storage and the running services."""
+        core = self.bot.core
+        storage = core.storage
+        feeds = await storage.feeds.list_feeds()
+        states = Counter(f.state for f in feeds)
+        subs = await storage.subscriptions.counts_by_state()
+        pending = await storage.outbox.pending_count()
+        embed = discord.Embed(title="LaunchWatch status", colour=discord.Colour(0x22C55E))
+        embed.add_field(
+            name="Feeds",
+            value=(
+                f"{states[FeedState.OK] + states[FeedState.NEW]} OK · "
+                f"{states[FeedState.FAILING]} failing · {states[FeedState.DISABLED]} disabled"
+            ),
+            inline=False,
+        )
+        last = core.pipeline.last_cycle_at
+        embed.add_field(name="Last poll", value=discord_time(last, "R") if last else "not yet")
+        embed.add_field(name="Pending deliveries", value=str(pending))
+        embed.add_field(
+            name="Subscriptions",
+            value=" · ".join(f"{n} {state}" for state, n in sorted(subs.items())) or "none",
+        )
+        embed.add_field(name="Uptime", value=format_duration(time.monotonic() - core.started_at))
+        latency = self.bot.latency
+        embed.add_field(
+            name="Gateway latency",
+            value="n/a" if not math.isfinite(latency) else f"{latency * 1000:.0f} ms",
+        )
+        invalid = self.bot.pacer.invalid.count()
+        embed.add_field(name="Rejected requests (10 min)", value=str(invalid))
+        embed.set_footer(text=f"LaunchWatch {__version__} · discord.py {discord.__version__}")
+        return embed

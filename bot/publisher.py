@@ -1,0 +1,285 @@
+"""The Discord publisher: carries out outbox jobs with discord.py's REST client.
+
+POST sends the alert embed with the job's deterministic nonce and ``enforce_nonce`` (discord.py
+sets it whenever a nonce is given), so a send repeated after a crash returns the first message
+instead of posting twice. EDIT re-renders the embed into the message already posted. FOLLOWUP
+posts one short line that replies to the alert.
+
+Nothing is read from the gateway cache that a send depends on: channels are addressed as
+partial messageables, so no privileged intent or member cache is needed. The cache is only
+consulted to explain *which* permission is missing when Discord says 403.
+
+Outcomes (never exceptions) tell the worker what to do next:
+
+=====================================  ===========================================
+Discord answer                         outcome
+=====================================  ===========================================
+2xx                                    SENT
+404 Unknown Channel / 403 no access    GONE (the subscription is marked broken)
+404 Unknown Message on an edit         REJECTED (the alert was deleted by a person)
+401                                    RETRY later (the token is broken; logged)
+429 beyond discord.py's own wait, 5xx  RETRY with backoff
+network errors, timeouts               RETRY with backoff
+400 and other 4xx                      REJECTED with Discord's error text
+=====================================  ===========================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import discord
+import yarl
+
+from bot.embeds import followup_content, post_content, render_event_embed
+from bot.ratelimit import RequestPacer
+from handlers.domain import DeliveryJob, DeliveryKind
+from handlers.ports import PublishOutcome, PublishResult
+
+log = logging.getLogger(__name__)
+
+DISCORD_WEB = "https://discord.com"
+REQUEST_TIMEOUT = 30.0
+TOKEN_RETRY_AFTER = 300.0
+
+# Discord JSON error codes this module acts on.
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_GUILD = 10004
+UNKNOWN_MESSAGE = 10008
+MISSING_ACCESS = 50001
+MISSING_PERMISSIONS = 50013
+
+#: What the bot needs in a channel to post alerts: (Permissions attribute, label).
+CHANNEL_NEEDS = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+)
+THREAD_NEEDS = (
+    ("view_channel", "View Channel"),
+    ("send_messages_in_threads", "Send Messages in Threads"),
+    ("embed_links", "Embed Links"),
+)
+
+
+def missing_permissions(perms: discord.Permissions, *, thread: bool) -> list[str]:
+    """Labels of the permissions the bot lacks to post alerts with these ``perms``."""
+    needs = THREAD_NEEDS if thread else CHANNEL_NEEDS
+    return [label for attr, label in needs if not getattr(perms, attr)]
+
+
+def jump_base(api_base: str) -> str:
+    """Origin for message links: the API's own host when it is Discord's, else discord.com.
+
+    A proxy or a test server in ``DISCORD_API_BASE`` does not serve the web app, so links
+    point at discord.com unless the API is a Discord host (canary, ptb).
+    """
+    try:
+        url = yarl.URL(api_base)
+    except ValueError:
+        return DISCORD_WEB
+    host = (url.host or "").lower()
+    if url.scheme == "https" and (host == "discord.com" or host.endswith(".discord.com")):
+        return f"https://{host}"
+    return DISCORD_WEB
+
+
+def message_link(base: str, guild_id: int, channel_id: int, message_id: int) -> str:
+    """``https://discord.com/channels/{guild}/{channel}/{message}``."""
+    return f"{base}/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def alert_mentions(role_id: int | None) -> discord.AllowedMentions:
+    """Pings nobody except the subscription's own role, whatever the text says."""
+    return discord.AllowedMentions(
+        everyone=False,
+        users=False,
+        roles=[discord.Object(role_id)] if role_id else False,
+        replied_user=False,
+    )
+
+
+class DiscordPublisher:
+    """Implements the Publisher port on a logged-in discord.py client."""
+
+    target = "discord"
+
+    def __init__(
+        self,
+        client: discord.Client,
+        pacer: RequestPacer,
+        *,
+        link_base: str = DISCORD_WEB,
+        timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        self._client = client
+        self._pacer = pacer
+        self._link_base = link_base
+        self._timeout = timeout
+
+    async def publish(self, job: DeliveryJob) -> PublishResult:
+        """Carry out one job; every per-channel problem becomes an outcome."""
+        paused = self._pacer.blocked_for()
+        if paused:
+            return PublishResult(
+                PublishOutcome.RETRY,
+                retry_after=paused,
+                error="paused: too many rejected requests to Discord recently",
+            )
+        action: Callable[[DeliveryJob], Awaitable[discord.Message]] = {
+            DeliveryKind.POST: self._post,
+            DeliveryKind.EDIT: self._edit,
+            DeliveryKind.FOLLOWUP: self._followup,
+        }[job.kind]
+        # Waiting for a slot is not part of the request's time budget.
+        await self._pacer.acquire()
+        try:
+            async with asyncio.timeout(self._timeout):
+                message = await action(job)
+        except discord.RateLimited as exc:
+            return PublishResult(
+                PublishOutcome.RETRY,
+                retry_after=exc.retry_after,
+                error=f"rate limited for {exc.retry_after:.0f}s",
+            )
+        except discord.HTTPException as exc:
+            return self._http_failure(job, exc)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return PublishResult(PublishOutcome.RETRY, error=f"network error: {exc!r}")
+        return PublishResult(PublishOutcome.SENT, message_id=message.id)
+
+    # ------------------------------------------------------------------ actions
+
+    def _channel(self, job: DeliveryJob) -> discord.PartialMessageable:
+        sub = job.subscription
+        return self._client.get_partial_messageable(sub.channel_id, guild_id=sub.guild_id)
+
+    async def _post(self, job: DeliveryJob) -> discord.Message:
+        role = job.subscription.role_id
+        return await self._channel(job).send(
+            content=post_content(job.event, role_id=role),
+            embed=render_event_embed(job.event, role_id=role),
+            nonce=job.nonce,
+            allowed_mentions=alert_mentions(role),
+        )
+
+    async def _edit(self, job: DeliveryJob) -> discord.Message:
+        assert job.message_id is not None  # the outbox only hands out edits of posted alerts
+        role = job.subscription.role_id
+        extra: dict[str, Any] = {}
+        if role:
+            # Keep the one-line status in the content current; edits never ping.
+            extra["content"] = post_content(job.event, role_id=role)
+        message = self._channel(job).get_partial_message(job.message_id)
+        return await message.edit(
+            embed=render_event_embed(job.event, role_id=role),
+            allowed_mentions=discord.AllowedMentions.none(),
+            **extra,
+        )
+
+    async def _followup(self, job: DeliveryJob) -> discord.Message:
+        sub = job.subscription
+        status = job.followup_status or job.event.status
+        link = (
+            message_link(self._link_base, sub.guild_id, sub.channel_id, job.message_id)
+            if job.message_id
+            else None
+        )
+        content = followup_content(job.event, status, role_id=sub.role_id, jump_url=link)
+        reference = None
+        if job.message_id and self._may_reply(sub.channel_id):
+            reference = discord.MessageReference(
+                message_id=job.message_id,
+                channel_id=sub.channel_id,
+                guild_id=sub.guild_id,
+                fail_if_not_exists=False,
+            )
+        channel = self._channel(job)
+        kwargs: dict[str, Any] = {
+            "content": content,
+            "nonce": job.nonce,
+            "allowed_mentions": alert_mentions(sub.role_id),
+        }
+        try:
+            return await channel.send(**kwargs, reference=reference)  # type: ignore[arg-type]
+        except discord.Forbidden as exc:
+            if reference is None or exc.code != MISSING_PERMISSIONS:
+                raise
+        # Replying needs Read Message History; the link alone is enough without it.
+        await self._pacer.acquire()
+        return await channel.send(**kwargs)
+
+    def _may_reply(self, channel_id: int) -> bool:
+        perms = self._cached_permissions(channel_id)
+        return perms is None or perms.read_message_history
+
+    # ------------------------------------------------------------------ errors
+
+    def _cached_permissions(self, channel_id: int) -> discord.Permissions | None:
+        channel = self._client.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        if channel is None or guild is None or guild.me is None:
+            return None
+        return channel.permissions_for(guild.me)  # type: ignore[union-attr]
+
+    def _why_forbidden(self, job: DeliveryJob, exc: discord.Forbidden) -> str:
+        where = f"<#{job.subscription.channel_id}>"
+        perms = self._cached_permissions(job.subscription.channel_id)
+        if perms is not None:
+            channel = self._client.get_channel(job.subscription.channel_id)
+            missing = missing_permissions(perms, thread=isinstance(channel, discord.Thread))
+            if missing:
+                return f"missing permission: {', '.join(missing)} in {where}"
+        if exc.code == MISSING_ACCESS:
+            return f"missing access: the bot cannot see {where} (View Channel)"
+        if exc.code == MISSING_PERMISSIONS:
+            return f"missing permission: Send Messages / Embed Links in {where}"
+        return f"Discord refused to post in {where}: {exc.text or exc.status}"
+
+    def _http_failure(self, job: DeliveryJob, exc: discord.HTTPException) -> PublishResult:
+        channel = job.subscription.channel_id
+        if isinstance(exc, discord.NotFound):
+            if exc.code == UNKNOWN_MESSAGE and job.kind is DeliveryKind.EDIT:
+                log.info(
+                    "alert message %s in channel %d was deleted; not updating it",
+                    job.message_id,
+                    channel,
+                )
+                return PublishResult(
+                    PublishOutcome.REJECTED, error="the alert message was deleted in Discord"
+                )
+            reason = (
+                "the channel was deleted"
+                if exc.code == UNKNOWN_CHANNEL
+                else "the server or channel no longer exists"
+            )
+            return PublishResult(PublishOutcome.GONE, error=reason)
+        if isinstance(exc, discord.Forbidden):
+            return PublishResult(PublishOutcome.GONE, error=self._why_forbidden(job, exc))
+        if exc.status == 401:
+            log.critical("Discord rejected the bot token (401); deliveries are on hold")
+            return PublishResult(
+                PublishOutcome.RETRY,
+                retry_after=TOKEN_RETRY_AFTER,
+                error="Discord rejected the bot token (401)",
+            )
+        if exc.status == 429 or exc.status >= 500:
+            return PublishResult(
+                PublishOutcome.RETRY, error=f"Discord answered {exc.status}: {exc.text[:200]}"
+            )
+        log.error(
+            "Discord rejected job=%d kind=%s channel=%d: %s %s",
+            job.id,
+            job.kind,
+            channel,
+            exc.status,
+            exc.text[:500],
+        )
+        return PublishResult(
+            PublishOutcome.REJECTED,
+            error=f"Discord rejected the message ({exc.status}): {exc.text[:300]}",
+        )

@@ -1,0 +1,320 @@
+"""The Discord publisher and the request pacer, against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.publisher import DiscordPublisher, jump_base
+from bot.ratelimit import InvalidRequestTracker, Pressure, RequestPacer, TokenBucket
+from handlers.domain import (
+    DeliveryJob,
+    DeliveryKind,
+    LaunchEvent,
+    LaunchStatus,
+    Source,
+    StatusChange,
+    Subscription,
+)
+from handlers.ports import PublishOutcome
+from tests.bot.conftest import wait_for
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+HOSTILE = "@everyone look <@&1> <@2> @here"
+
+
+def event(status: LaunchStatus = LaunchStatus.UPCOMING, revision: int = 1) -> LaunchEvent:
+    return LaunchEvent(
+        id=1,
+        key="soyuz-2-1a|soyuz-ms-29",
+        status=status,
+        vehicle="Soyuz-2.1a",
+        mission="Soyuz MS-29",
+        site="Baikonur Cosmodrome",
+        crewed=True,
+        agencies=("Roscosmos", "NASA"),
+        launch_time=T0 + timedelta(days=1),
+        summary=f"Three crew members head to the ISS. {HOSTILE}",
+        first_seen=T0,
+        updated=T0,
+        revision=revision,
+        sources=(Source("a", f"Soyuz MS-29 {HOSTILE}", "https://news.example/a", "News", T0),),
+        history=(StatusChange(status, T0),),
+    )
+
+
+def job(
+    channel,
+    kind: DeliveryKind = DeliveryKind.POST,
+    *,
+    job_id: int = 1,
+    role_id: int | None = None,
+    message_id: int | None = None,
+    status: LaunchStatus = LaunchStatus.UPCOMING,
+) -> DeliveryJob:
+    sub = Subscription(
+        id=1, target="discord", guild_id=channel.guild_id, channel_id=channel.id, role_id=role_id
+    )
+    return DeliveryJob(
+        id=job_id,
+        kind=kind,
+        subscription=sub,
+        event=event(status, revision=2 if kind is not DeliveryKind.POST else 1),
+        attempts=0,
+        nonce=f"lw-{job_id}",
+        message_id=message_id,
+        followup_status=status if kind is DeliveryKind.FOLLOWUP else None,
+    )
+
+
+@pytest.fixture
+def publisher(bot) -> DiscordPublisher:
+    return DiscordPublisher(bot, bot.pacer)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+async def test_post_pings_only_the_subscription_role(fake, world, publisher):
+    result = await publisher.publish(job(world.alerts, role_id=world.role.id))
+    assert result.outcome is PublishOutcome.SENT
+    [message] = fake.messages(world.alerts.id)
+    assert message.id == result.message_id
+    assert message.content.startswith(f"<@&{world.role.id}> 🗓️ Upcoming: Soyuz-2.1a")
+    assert message.embeds[0]["title"] == "🗓️ Upcoming: Soyuz-2.1a | Soyuz MS-29"
+    assert message.pinged_roles == {world.role.id}
+    assert not message.pinged_everyone and not message.pinged_users
+    assert message.allowed_mentions["parse"] == []
+    assert {int(r) for r in message.allowed_mentions["roles"]} == {world.role.id}
+    assert message.nonce == "lw-1" and message.enforce_nonce
+
+
+async def test_post_without_role_pings_nobody(fake, world, publisher):
+    await publisher.publish(job(world.alerts))
+    [message] = fake.messages(world.alerts.id)
+    assert message.content == "" and not message.pinged_anyone
+    assert message.allowed_mentions["parse"] == []
+
+
+async def test_a_repeated_post_returns_the_first_message(fake, world, publisher):
+    first = await publisher.publish(job(world.alerts, job_id=5))
+    again = await publisher.publish(job(world.alerts, job_id=5))
+    assert again.outcome is PublishOutcome.SENT and again.message_id == first.message_id
+    [message] = fake.messages(world.alerts.id)
+    assert message.nonce_replays == 1
+
+
+async def test_edit_rewrites_the_embed_without_pinging(fake, world, publisher):
+    posted = await publisher.publish(job(world.alerts, role_id=world.role.id))
+    update = job(
+        world.alerts,
+        DeliveryKind.EDIT,
+        job_id=2,
+        role_id=world.role.id,
+        message_id=posted.message_id,
+        status=LaunchStatus.LAUNCHED,
+    )
+    result = await publisher.publish(update)
+    assert result.outcome is PublishOutcome.SENT and result.message_id == posted.message_id
+    [message] = fake.messages(world.alerts.id)
+    assert len(message.edits) == 1
+    assert message.embeds[0]["title"].startswith("🚀 Launched")
+    assert "Launched" in message.content
+    assert message.edits[0].payload["allowed_mentions"]["parse"] == []
+
+
+async def test_followup_replies_to_the_alert_with_a_link(fake, world, publisher):
+    posted = await publisher.publish(job(world.alerts, role_id=world.role.id))
+    follow = job(
+        world.alerts,
+        DeliveryKind.FOLLOWUP,
+        job_id=3,
+        role_id=world.role.id,
+        message_id=posted.message_id,
+        status=LaunchStatus.LAUNCHED,
+    )
+    result = await publisher.publish(follow)
+    assert result.outcome is PublishOutcome.SENT
+    alert, reply = fake.messages(world.alerts.id)
+    link = f"https://discord.com/channels/{world.guild.id}/{world.alerts.id}/{alert.id}"
+    assert (
+        reply.content == f"<@&{world.role.id}> 🚀 **Launched**: Soyuz-2.1a | Soyuz MS-29\n↪ {link}"
+    )
+    assert int(reply.message_reference["message_id"]) == alert.id
+    assert reply.pinged_roles == {world.role.id} and not reply.pinged_users
+
+
+async def test_followup_without_read_history_still_goes_out(fake, bot, world, publisher):
+    posted = await publisher.publish(job(world.alerts))
+    fake.set_bot_permissions(world.alerts.id, history=False)
+    await fake.drain()
+    await wait_for(
+        lambda: (
+            not bot.get_channel(world.alerts.id)
+            .permissions_for(bot.get_guild(world.guild.id).me)
+            .read_message_history
+        ),
+        what="CHANNEL_UPDATE",
+    )
+    follow = job(
+        world.alerts,
+        DeliveryKind.FOLLOWUP,
+        job_id=3,
+        message_id=posted.message_id,
+        status=LaunchStatus.FAILED,
+    )
+    result = await publisher.publish(follow)
+    assert result.outcome is PublishOutcome.SENT
+    reply = fake.messages(world.alerts.id)[-1]
+    assert reply.message_reference is None and "💥 **Failed**" in reply.content
+
+
+# --------------------------------------------------------------------------- failures
+
+
+async def test_deleted_channel_is_gone(fake, world, publisher):
+    fake.delete_channel(world.news.id)
+    result = await publisher.publish(job(world.news))
+    assert result.outcome is PublishOutcome.GONE and "deleted" in result.error
+
+
+async def test_missing_permission_is_gone_and_named(fake, bot, world, publisher):
+    fake.set_bot_permissions(world.news.id, embed=False)
+    await fake.drain()
+    await wait_for(
+        lambda: (
+            not bot.get_channel(world.news.id)
+            .permissions_for(bot.get_guild(world.guild.id).me)
+            .embed_links
+        ),
+        what="CHANNEL_UPDATE",
+    )
+    result = await publisher.publish(job(world.news))
+    assert result.outcome is PublishOutcome.GONE
+    assert result.error == f"missing permission: Embed Links in <#{world.news.id}>"
+
+
+async def test_no_access_is_gone(fake, world, publisher):
+    fake.set_bot_permissions(world.news.id, view=False)
+    result = await publisher.publish(job(world.news))
+    assert result.outcome is PublishOutcome.GONE and "View Channel" in result.error
+
+
+async def test_edit_of_a_deleted_message_is_rejected_not_retried(fake, world, publisher):
+    update = job(world.alerts, DeliveryKind.EDIT, message_id=123456789)
+    result = await publisher.publish(update)
+    assert result.outcome is PublishOutcome.REJECTED and "deleted" in result.error
+
+
+@pytest.mark.parametrize(
+    ("status", "outcome"),
+    [(503, PublishOutcome.RETRY), (401, PublishOutcome.RETRY), (400, PublishOutcome.REJECTED)],
+)
+async def test_http_errors_map_to_outcomes(fake, world, publisher, status, outcome):
+    fake.fail_next("POST", r"/channels/\d+/messages", status)
+    result = await publisher.publish(job(world.alerts))
+    assert result.outcome is outcome
+    assert str(status) in result.error
+    if status == 401:
+        assert result.retry_after and result.retry_after >= 60
+
+
+async def test_network_failure_is_retried(fake, world, publisher):
+    await fake.stop()
+    result = await publisher.publish(job(world.alerts))
+    assert result.outcome is PublishOutcome.RETRY and "network" in result.error
+    await fake.start()
+
+
+async def test_hard_brake_stops_requests_before_the_ban(fake, world, bot):
+    tracker = InvalidRequestTracker(soft=2, hard=3)
+    pacer = RequestPacer(tracker=tracker)
+    publisher = DiscordPublisher(bot, pacer)
+    for _ in range(3):
+        pacer.record(403)
+    before = len(fake.requests)
+    result = await publisher.publish(job(world.alerts))
+    assert result.outcome is PublishOutcome.RETRY and result.retry_after >= 1
+    assert len(fake.requests) == before
+
+
+async def test_the_pacer_counts_what_discord_counts(fake, world, bot):
+    fake.set_bot_permissions(world.news.id, view=False)
+    before = bot.pacer.invalid.count()
+    await DiscordPublisher(bot, bot.pacer).publish(job(world.news))
+    assert bot.pacer.invalid.count() == before + 1 == fake.invalid_request_count
+
+
+async def test_many_channels_at_once_stay_under_the_global_limit(fake, world, bot):
+    channels = [fake.add_channel(world.guild.id, f"alerts-{i}") for i in range(120)]
+    publisher = DiscordPublisher(bot, bot.pacer)
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(publisher.publish(job(ch, job_id=i)) for i, ch in enumerate(channels, 1))
+    )
+    elapsed = time.monotonic() - started
+    assert all(r.outcome is PublishOutcome.SENT for r in results)
+    assert all(len(fake.messages(ch.id)) == 1 for ch in channels)
+    assert fake.rate_limited(scope="global") == []
+    assert elapsed < 120 / 45 + 2
+
+
+# --------------------------------------------------------------------------- pacing units
+
+
+async def test_token_bucket_paces_to_the_rate_with_a_small_burst():
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    bucket = TokenBucket(10.0, burst=5, clock=lambda: now[0], sleep=sleep)
+    for _ in range(15):
+        await bucket.acquire()
+    assert len(slept) == 10  # the first five go at once
+    assert slept[-1] == pytest.approx(1.0)  # request 15 waits for its slot at t = 1.0 s
+
+
+async def test_token_bucket_never_exceeds_the_limit_in_any_second():
+    bucket = TokenBucket(45.0, burst=5)
+    sent: list[float] = []
+
+    async def one() -> None:
+        await bucket.acquire()
+        sent.append(time.monotonic())
+
+    await asyncio.gather(*(one() for _ in range(120)))
+    for i, at in enumerate(sent):
+        in_window = sum(1 for t in sent[i:] if t - at < 1.0)
+        assert in_window <= 50
+
+
+def test_invalid_requests_slow_then_stop_then_recover():
+    now = [0.0]
+    tracker = InvalidRequestTracker(soft=3, hard=5, window=600, clock=lambda: now[0])
+    pacer = RequestPacer(rate=40, tracker=tracker, clock=lambda: now[0])
+    for status in (200, 404, 500):
+        pacer.record(status)
+    assert tracker.count() == 0
+    for _ in range(3):
+        pacer.record(401)
+    assert tracker.pressure is Pressure.SLOW and pacer.blocked_for() == 0
+    assert pacer.bucket.rate == pytest.approx(10.0)
+    pacer.record(429, {"X-RateLimit-Scope": "shared"})  # not the bot's fault: not counted
+    pacer.record(429)
+    pacer.record(403)
+    assert tracker.pressure is Pressure.STOP and pacer.blocked_for() >= 1
+    now[0] = 601
+    assert pacer.blocked_for() == 0 and tracker.pressure is Pressure.OK
+    assert pacer.bucket.rate == 40
+
+
+def test_jump_links_point_at_discord_web():
+    assert jump_base("https://discord.com/api/v10") == "https://discord.com"
+    assert jump_base("https://canary.discord.com/api/v10") == "https://canary.discord.com"
+    assert jump_base("http://127.0.0.1:5000/api/v10") == "https://discord.com"
+    assert jump_base("https://proxy.internal/api/v10") == "https://discord.com"

@@ -17,8 +17,10 @@ Discord answer                         outcome
 2xx                                    SENT
 404 Unknown Channel / 403 no access    GONE (the subscription is marked broken)
 404 Unknown Message on an edit         REJECTED (the alert was deleted by a person)
-401                                    RETRY later (the token is broken; logged)
-429 beyond discord.py's own wait, 5xx  RETRY with backoff
+401                                    POSTPONED (the token is broken; logged)
+429 beyond discord.py's own wait       POSTPONED for as long as Discord asks
+our own brake on rejected requests     POSTPONED until the brake lifts
+5xx                                    RETRY with backoff
 network errors, timeouts               RETRY with backoff
 400 and other 4xx                      REJECTED with Discord's error text
 =====================================  ===========================================
@@ -126,7 +128,7 @@ class DiscordPublisher:
         paused = self._pacer.blocked_for()
         if paused:
             return PublishResult(
-                PublishOutcome.RETRY,
+                PublishOutcome.POSTPONED,
                 retry_after=paused,
                 error="paused: too many rejected requests to Discord recently",
             )
@@ -142,7 +144,7 @@ class DiscordPublisher:
                 message = await action(job)
         except discord.RateLimited as exc:
             return PublishResult(
-                PublishOutcome.RETRY,
+                PublishOutcome.POSTPONED,
                 retry_after=exc.retry_after,
                 error=f"rate limited for {exc.retry_after:.0f}s",
             )
@@ -263,7 +265,7 @@ class DiscordPublisher:
         if exc.status == 401:
             log.critical("Discord rejected the bot token (401); deliveries are on hold")
             return PublishResult(
-                PublishOutcome.RETRY,
+                PublishOutcome.POSTPONED,
                 retry_after=TOKEN_RETRY_AFTER,
                 error="Discord rejected the bot token (401)",
             )

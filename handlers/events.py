@@ -186,8 +186,11 @@ def _merge(
         launch_time = mention.launch_time
     agencies = event.agencies + tuple(a for a in mention.agencies if a not in event.agencies)
     # A vague event that a specific report joins takes that report's key from now on.
-    key = mention.event_key if is_vague_key(event.key) and not is_vague_key(mention.event_key) \
+    key = (
+        mention.event_key
+        if is_vague_key(event.key) and not is_vague_key(mention.event_key)
         else event.key
+    )
     merged = dataclasses.replace(
         event,
         key=key,

@@ -98,7 +98,8 @@ class PublishOutcome(StrEnum):
     """How a publisher's attempt ended."""
 
     SENT = "sent"
-    RETRY = "retry"
+    RETRY = "retry"  # failed; try again later, counting the attempt
+    POSTPONED = "postponed"  # not attempted (asked to wait); does not use up an attempt
     GONE = "gone"
     REJECTED = "rejected"
 

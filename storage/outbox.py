@@ -77,6 +77,15 @@ class SqliteOutbox:
                         " excluded.posted_revision)",
                         (job.subscription.id, job.event.id, result.message_id, job.event.revision),
                     )
+            elif result.outcome is PublishOutcome.POSTPONED:
+                await conn.execute(
+                    "UPDATE outbox SET next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    (
+                        to_db(now + timedelta(seconds=result.retry_after or 1.0)),
+                        result.error,
+                        job.id,
+                    ),
+                )
             elif result.outcome is PublishOutcome.RETRY and job.attempts + 1 < MAX_ATTEMPTS:
                 delay = result.retry_after if result.retry_after is not None else 2.0**job.attempts
                 await conn.execute(

@@ -211,7 +211,7 @@ async def test_edit_of_a_deleted_message_is_rejected_not_retried(fake, world, pu
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(503, PublishOutcome.RETRY), (401, PublishOutcome.RETRY), (400, PublishOutcome.REJECTED)],
+    [(503, PublishOutcome.RETRY), (401, PublishOutcome.POSTPONED), (400, PublishOutcome.REJECTED)],
 )
 async def test_http_errors_map_to_outcomes(fake, world, publisher, status, outcome):
     fake.fail_next("POST", r"/channels/\d+/messages", status)
@@ -237,7 +237,7 @@ async def test_hard_brake_stops_requests_before_the_ban(fake, world, bot):
         pacer.record(403)
     before = len(fake.requests)
     result = await publisher.publish(job(world.alerts))
-    assert result.outcome is PublishOutcome.RETRY and result.retry_after >= 1
+    assert result.outcome is PublishOutcome.POSTPONED and result.retry_after >= 1
     assert len(fake.requests) == before
 
 

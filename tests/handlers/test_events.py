@@ -125,8 +125,14 @@ def test_newer_launch_date_replaces_older_one_while_pending():
 
 
 def test_vague_report_joins_the_one_live_event_of_its_vehicle():
-    artemis = _stored(resolve(mention(UP, key="sls|artemis-ii", vehicle="SLS",
-                                      mission="Artemis II"), article("a"), [], T0))
+    artemis = _stored(
+        resolve(
+            mention(UP, key="sls|artemis-ii", vehicle="SLS", mission="Artemis II"),
+            article("a"),
+            [],
+            T0,
+        )
+    )
     later = T0 + timedelta(days=1)
     vague = mention(SCRUB, key="sls|launch|2026-03-02", vehicle="SLS", mission=None)
     change = resolve(vague, article("b", published=later), [artemis], later)
@@ -135,28 +141,63 @@ def test_vague_report_joins_the_one_live_event_of_its_vehicle():
 
 
 def test_specific_report_joins_a_vague_event_and_gives_it_its_key():
-    vague = _stored(resolve(mention(UP, key="falcon-heavy|launch|2026-03-02",
-                                    vehicle="Falcon Heavy", mission=None), article("a"), [], T0))
+    vague = _stored(
+        resolve(
+            mention(UP, key="falcon-heavy|launch|2026-03-02", vehicle="Falcon Heavy", mission=None),
+            article("a"),
+            [],
+            T0,
+        )
+    )
     later = T0 + timedelta(days=1)
-    change = resolve(mention(LAUNCHED, key="falcon-heavy|viasat-3-f3", vehicle="Falcon Heavy",
-                             mission="ViaSat-3 F3"), article("b", published=later), [vague], later)
+    change = resolve(
+        mention(
+            LAUNCHED, key="falcon-heavy|viasat-3-f3", vehicle="Falcon Heavy", mission="ViaSat-3 F3"
+        ),
+        article("b", published=later),
+        [vague],
+        later,
+    )
     assert not change.is_new
     assert change.event.key == "falcon-heavy|viasat-3-f3" and change.event.mission == "ViaSat-3 F3"
 
 
 def test_vague_report_never_guesses_between_two_live_flights():
-    one = _stored(resolve(mention(UP, key="falcon-9|starlink-10-1", vehicle="Falcon 9",
-                                  mission="Starlink 10-1"), article("a"), [], T0), 1)
-    two = _stored(resolve(mention(UP, key="falcon-9|starlink-10-2", vehicle="Falcon 9",
-                                  mission="Starlink 10-2"), article("b"), [], T0), 2)
+    one = _stored(
+        resolve(
+            mention(UP, key="falcon-9|starlink-10-1", vehicle="Falcon 9", mission="Starlink 10-1"),
+            article("a"),
+            [],
+            T0,
+        ),
+        1,
+    )
+    two = _stored(
+        resolve(
+            mention(UP, key="falcon-9|starlink-10-2", vehicle="Falcon 9", mission="Starlink 10-2"),
+            article("b"),
+            [],
+            T0,
+        ),
+        2,
+    )
     vague = mention(LAUNCHED, key="falcon-9|launch|2026-03-01", vehicle="Falcon 9", mission=None)
     assert resolve(vague, article("c"), [one, two], T0).is_new
 
 
 def test_generic_missions_on_consecutive_days_stay_apart():
-    first = _stored(resolve(mention(LAUNCHED, key="falcon-9|starlink|2026-03-01",
-                                    vehicle="Falcon 9", mission="Starlink"), article("a"), [], T0))
+    first = _stored(
+        resolve(
+            mention(
+                LAUNCHED, key="falcon-9|starlink|2026-03-01", vehicle="Falcon 9", mission="Starlink"
+            ),
+            article("a"),
+            [],
+            T0,
+        )
+    )
     next_day = T0 + timedelta(days=1)
-    second = mention(LAUNCHED, key="falcon-9|starlink|2026-03-02", vehicle="Falcon 9",
-                     mission="Starlink")
+    second = mention(
+        LAUNCHED, key="falcon-9|starlink|2026-03-02", vehicle="Falcon 9", mission="Starlink"
+    )
     assert resolve(second, article("b", published=next_day), [first], next_day).is_new

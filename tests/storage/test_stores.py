@@ -284,3 +284,19 @@ async def test_recent_and_search_queries(store):
     assert [e.mission for e in await store.events.recent(upcoming_only=True)] == ["Crew-12"]
     assert [e.mission for e in await store.events.search("crew")] == ["Crew-12"]
     assert await store.events.search("100%_") == []
+
+
+async def test_postponed_jobs_wait_without_using_up_attempts(store):
+    feed = await _feed(store)
+    await _subscribe(store, 100)
+    await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
+    now = T0
+    for _ in range(30):  # far more than the retry budget
+        [job] = await store.outbox.claim("discord", now, 50)
+        await store.outbox.complete(
+            job, PublishResult(PublishOutcome.POSTPONED, retry_after=60, error="paused"), now
+        )
+        assert await store.outbox.claim("discord", now + timedelta(seconds=59), 50) == []
+        now += timedelta(seconds=61)
+    [job] = await store.outbox.claim("discord", now, 50)
+    assert job.attempts == 0

@@ -370,12 +370,22 @@ def _trigger(pattern: str) -> str:
 
 
 def best_site(hits: Iterable[Hit]) -> str | None:
-    """Pick the most specific site named: a pad beats a site name beats a region."""
-    best: Hit | None = None
-    for h in hits:
-        if h.kind == "site" and (best is None or h.tier > best.tier):
-            best = h
-    return best.name if best else None
+    """Pick the most specific site named: a pad beats a site name beats a region.
+
+    A pad code several sites share ("LC-2", "Launch Complex 16") goes to the one whose
+    name the text also gives; otherwise to the first listed.
+    """
+    sites = [h for h in hits if h.kind == "site"]
+    if not sites:
+        return None
+    top = max(h.tier for h in sites)
+    best = [h for h in sites if h.tier == top]
+    if len({h.name for h in best}) > 1:
+        named = {h.name for h in sites if h.tier < top}
+        for h in best:
+            if h.name in named:
+                return h.name
+    return best[0].name
 
 
 def _exact(norm: str, table: Mapping[str, object]) -> str | None:

@@ -76,7 +76,12 @@ FAILED = _rx(
     r"short of orbit",
     r"partial failure",
     r"off nominal",
-    r"crash(?:es|ed)? (?:after|shortly after|during) (?:launch|liftoff)",
+    r"crash(?:es|ed)? (?:(?:shortly|seconds|minutes) )?(?:after|during) (?:launch|liftoff)",
+    r"suffers? (?:a |an )?(?:\S+ ){0,3}?(?:anomaly|failure|mishap|malfunction)",
+    r"(?:stage|engine|ascent|flight) (?:anomaly|malfunction|mishap)",
+    r"(?:wrong|incorrect|unintended|lower than (?:planned|intended|expected)) orbit",
+    r"(?:satellites?|payloads?|cubesats?|spacecraft|rocket|vehicle) (?:was |were |is |are )?lost",
+    r"lost (?:seconds|minutes|moments) (?:after|into)",
 )
 LAUNCHED = _rx(
     r"launches",
@@ -86,11 +91,17 @@ LAUNCHED = _rx(
     r"liftoff",
     r"lift off",
     r"blast(?:s|ed)? off",
-    r"rockets? (?:into|to) (?:orbit|space)",
+    r"rockets? [^.;:]{0,60}(?:into|to) (?:orbit|space)",
+    r"carr(?:y|ies|ied) [^.;:]{0,40}(?:to|into) (?:orbit|space|the edge of space)",
+    r"takes? [^.;:]{0,40}to (?:orbit|space|the edge of space)",
+    r"heads? (?:to|for|into) (?:orbit|space)",
+    r"reach(?:es|ed)? (?:space|the edge of space)",
+    r"launch success",
     r"soars?",
     r"lofts?",
     r"lofted",
-    r"sends? [^.;:]{0,60}(?:to|into) (?:orbit|space)",
+    r"sends? [^.;:]{0,60}(?:to|into|toward) "
+    r"(?:orbit|space|the (?:space )?station|the iss|tiangong)",
     r"sent [^.;:]{0,60}(?:to|into) (?:orbit|space)",
     r"puts? [^.;:]{0,40}(?:in|into) orbit",
     r"plac(?:es|ed) [^.;:]{0,40}(?:in|into) orbit",
@@ -106,7 +117,7 @@ LAUNCHED = _rx(
     r"(?:mission|journey|voyage)(?: [^.;:]{0,30})? begins",
     r"begins? (?:its )?(?:journey|mission) to",
     r"successful(?:ly)? launch(?:es|ed)?",
-    r"completes? [^.;:]{0,40}mission",
+    r"completes? (?![^.;:]{0,40}(?:day|week|month|year|stay|expedition))[^.;:]{0,40}mission",
     r"reach(?:es|ed) orbit",
     r"(?:astronauts|crew) (?:headed|head|heads|on (?:their|the) way) to",
     r"takes? flight",
@@ -137,6 +148,8 @@ SCRUBBED = _rx(
     r"bump(?:s|ed)? [^.;:]{0,30}(?:to|into)",
     r"(?:will )?wait until",
     r"called off",
+    r"reschedul(?:e|es|ed|ing)",
+    r"retarget(?:s|ed|ing)?",
     r"abort(?:s|ed)?",
     r"(?:launch )?attempt (?:is |was )?(?:called off|scrubbed)",
 )
@@ -170,7 +183,7 @@ UPCOMING = _rx(
     r"go for launch",
     r"poised",
     r"gears? up",
-    r"prepar(?:es|ing|e) (?:for|to)",
+    r"prepar(?:es|ing|e) (?:\S+ ){0,4}?(?:for|to)",
     r"ahead of",
     r"wet dress(?: rehearsal)?",
     r"wdr",
@@ -229,12 +242,28 @@ STRONG_UPCOMING = _rx(
     r"tonight",
     r"tomorrow",
 )
+# "called off before liftoff", "ahead of launch": the launch has not happened.
+PRE_EVENT = re.compile(r"(?<![a-z])(?:before|ahead of|until|prior to|awaiting|ahead)\s+$")
+ORBIT_WORD = _rx(r"orbit", r"ascent", r"stage", r"space")
+VEHICLE_DEPLOYS = _rx(
+    r"deploy(?:s|ed)? (?:\S+ ){0,4}?(?:satellites?|payloads?|cubesats?|spacecraft|probes?)",
+    r"deploy(?:s|ed)? [^.;:]{0,60}after (?:launch|liftoff|lift off)",
+)
+# A crew launch told through its people: "Four astronauts headed to the Moon".
+CREW_LAUNCH = _rx(
+    r"(?:astronauts|cosmonauts|taikonauts|crew|crewmates) (?:\S+ )?"
+    r"(?:head(?:s|ed)?|on (?:their|the) way|blast(?:s|ed)? off|launch(?:es|ed)?|"
+    r"lift(?:s|ed)? off|rocket(?:s|ed)?) (?:to|for|toward|into) "
+    r"(?:the )?(?:moon|orbit|space|iss|international space station|space station|station|tiangong)"
+)
 NOUNISH = re.compile(r"liftoff|lift off|(?:full )?replay")
 LAUNCH_NOUN = _rx(
     r"launch(?:es|ed|ing)?", r"return to flight", r"liftoff", r"lift off", r"blast(?:s|ed)? off"
 )
 PAYLOAD_HEAD = _rx(r"satellites?", r"spacecraft", r"probe", r"payloads?", r"cubesats?")
 GROUND_TEST = _rx(
+    r"(?:engine|ground|stand|static) test",
+    r"test stand",
     r"wet dress(?: rehearsal)?",
     r"wdr",
     r"fu(?:e)?ling test",
@@ -326,6 +355,12 @@ NEGATIVE_HARD = _rx(
     r"regains?",
     r"(?:lost|loses|regained) contact",
     r"recap",
+    r"anniversary",
+    r"years? (?:since|after) (?:the )?(?:\S+ )?(?:launch|liftoff|flight)",
+    r"years ago",
+    r"remember(?:s|ing|ed)?",
+    r"on this day",
+    r"looking back",
     r"milestones",
     r"visits?",
     r"times (?:a|per) year",
@@ -358,6 +393,8 @@ NEGATIVE_SOFT = _rx(
     r"cruising",
     r"(?:tli|translunar|trans lunar)",
     r"welcomes?",
+    r"(?:begins?|starts?) (?:\S+ )?operations",
+    r"commissioning",
     r"depart(?:s|ure)",
 )
 # A company "launches" a service/product: not a rocket.
@@ -432,7 +469,8 @@ _MONTH_NAMES = (
     r"sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
 DATE_MD = re.compile(
-    rf"(?<![a-z0-9]){_MONTH_NAMES} (\d{{1,2}})(?:st|nd|rd|th)?(?![a-z0-9])(?:,? (\d{{4}}))?"
+    rf"(?<![a-z0-9])(?<!long ){_MONTH_NAMES} (\d{{1,2}})(?:st|nd|rd|th)?(?![a-z0-9])"
+    rf"(?:,? (\d{{4}}))?"
 )
 DATE_DM = re.compile(
     rf"(?<![a-z0-9:])(\d{{1,2}})(?:st|nd|rd|th)? {_MONTH_NAMES}(?![a-z0-9])(?:,? (\d{{4}}))?"
@@ -491,6 +529,11 @@ class _Text:
         return _dedup(h.name for h in self.hits if h.kind == "vehicle")
 
     @property
+    def vehicle_ends(self) -> frozenset[int]:
+        """Where each named vehicle ends in ``norm``."""
+        return frozenset(h.end for h in self.hits if h.kind == "vehicle")
+
+    @property
     def has_subject(self) -> bool:
         """Names something that launches: a vehicle or a mission."""
         return bool(self.missions) or any(h.kind == "vehicle" for h in self.hits)
@@ -541,11 +584,18 @@ def _scrub_match(text: str) -> re.Match[str] | None:
     return None
 
 
-def _launched_match(text: str) -> re.Match[str] | None:
-    """A launched cue that is not a noun use ("buys 10 launches", "future launches")."""
+def _launched_match(text: str, vehicle_ends: frozenset[int] = frozenset()) -> re.Match[str] | None:
+    """A launched cue that is not a noun use ("buys 10 launches", "future launches").
+
+    ``vehicle_ends`` are where named vehicles end: "Falcon 9 rocket launches X" is a verb.
+    """
     for m in LAUNCHED.finditer(text):
         word = m.group(0)
         before = text[max(0, m.start() - 25) : m.start()]
+        if PRE_EVENT.search(before):
+            continue
+        if word == "launches" and _vehicle_rocket(m.start(), vehicle_ends):
+            return m
         if word == "launches" and re.search(
             r"(?<![a-z0-9])(?:buys?|books?|orders?|adds?|more|of|future|two|three|four|five|six|"
             r"several|many|its|their|all|for|pauses|halts|resumes|approves|dozen|\d+ more)\s+"
@@ -577,7 +627,8 @@ class LaunchMatcher:
         """Return what the item says about one launch, or None when it is not a launch story."""
         head = self._read(title)
         lead = self._read(_lead(_clean_summary(summary)))
-        if not (head.hits or head.missions or lead.hits or lead.missions):
+        named = head.hits or head.missions or lead.hits or lead.missions
+        if not named and not CREW_LAUNCH.search(head.norm):
             return None
         verdict = self._classify(head, lead, published)
         if verdict is None:
@@ -606,9 +657,9 @@ class LaunchMatcher:
 
     def _classify_tense(self, head: _Text, lead: _Text) -> tuple[LaunchStatus, float] | None:
         """Status from the headline's cues, else from the summary lead's."""
-        head_status = _status_of(head.norm)
+        head_status = _status_of(head.norm, head.vehicle_ends)
         lead_ok = not self._rejected_lead(lead)
-        lead_status = _status_of(lead.norm) if lead_ok else None
+        lead_status = _status_of(lead.norm, lead.vehicle_ends) if lead_ok else None
         lead_outcome = lead_status if lead_status and lead_status.is_outcome else None
         if head_status is not None:
             return self._from_headline(head_status, head, lead, lead_outcome)
@@ -666,6 +717,8 @@ class LaunchMatcher:
         """Something launches here: a vehicle or mission, or a provider/site doing a launch."""
         if text.has_subject:
             return True
+        if status is LaunchStatus.LAUNCHED and CREW_LAUNCH.search(text.norm):
+            return True
         if not any(h.kind == "site" or h.name in self.providers for h in text.hits):
             return False
         return status.is_outcome or bool(LAUNCH_NOUN.search(text.norm))
@@ -674,13 +727,21 @@ class LaunchMatcher:
         """Hard negatives always reject; after-launch ones unless the launch is the news."""
         if NEGATIVE_HARD.search(text.norm) and not _coverage(text.norm):
             return True
+        if _ground_test_failure(text.norm):
+            return True
         if PRODUCT.search(text.norm) and not text.has_subject:
             return True
         if PRODUCT.search(text.norm) and not _coverage(text.norm) and not text.vehicles:
             return True
         if len(text.vehicles) >= 2 and _roundup(text):
             return True
-        return bool(NEGATIVE_SOFT.search(text.norm)) and not strong
+        if strong:
+            return False
+        deploys = _vehicle_deploys(text.norm, text.vehicle_ends)
+        return any(
+            deploys is None or not deploys.start() <= m.start() < deploys.end()
+            for m in NEGATIVE_SOFT.finditer(text.norm)
+        )
 
     # ------------------------------------------------------------------ entities
     def _mention(
@@ -767,11 +828,26 @@ def _strong_head(norm: str) -> bool:
     return bool(launch and soft and launch.start() < soft.start())
 
 
-def _status_of(norm: str) -> LaunchStatus | None:
-    """Tense and aspect of one field: failed > launched > scrubbed > upcoming."""
-    if FAILED.search(norm) and (LAUNCH_WORD.search(norm) or _launched_match(norm)):
+def _vehicle_rocket(start: int, vehicle_ends: frozenset[int]) -> bool:
+    """The word at ``start`` follows a named vehicle, directly or as "<vehicle> rocket"."""
+    return start - 1 in vehicle_ends or start - len(" rocket ") in vehicle_ends
+
+
+def _status_of(norm: str, vehicle_ends: frozenset[int] = frozenset()) -> LaunchStatus | None:
+    """Tense and aspect of one field: failed > launched > scrubbed > upcoming.
+
+    ``vehicle_ends`` (where named vehicles end) lets a named rocket stand in for the word
+    "launch": "PSLV fails to reach orbit", "Electron deploys seven satellites".
+    """
+    failed = FAILED.search(norm)
+    if failed and (
+        LAUNCH_WORD.search(norm)
+        or ORBIT_WORD.search(norm)
+        or vehicle_ends
+        or _launched_match(norm, vehicle_ends)
+    ):
         return LaunchStatus.FAILED
-    launched = _launched_match(norm)
+    launched = _launched_match(norm, vehicle_ends) or _vehicle_deploys(norm, vehicle_ends)
     upcoming = UPCOMING.search(norm)
     scrub = _scrub_match(norm)
     strong = STRONG_UPCOMING.search(norm)
@@ -788,6 +864,14 @@ def _status_of(norm: str) -> LaunchStatus | None:
     return None
 
 
+def _vehicle_deploys(norm: str, vehicle_ends: frozenset[int]) -> re.Match[str] | None:
+    """ "<vehicle> deploys N satellites": a rocket deploying payloads reports its launch."""
+    if not vehicle_ends:
+        return None
+    m = VEHICLE_DEPLOYS.search(norm)
+    return m if m and min(vehicle_ends) <= m.start() else None
+
+
 def _first_cue(norm: str) -> int | None:
     """Where the first tense cue of a text starts (None when it has none)."""
     found = (FAILED.search(norm), _launched_match(norm), _scrub_match(norm), UPCOMING.search(norm))
@@ -802,6 +886,11 @@ def _ground_test_only(status: LaunchStatus, head: _Text, lead: _Text) -> bool:
         and bool(GROUND_TEST.search(head.norm))
         and not (_specific(head) or _specific(lead))
     )
+
+
+def _ground_test_failure(norm: str) -> bool:
+    """A vehicle failing in a ground test (no launch attempt) is not a launch story."""
+    return bool(GROUND_TEST.search(norm) and FAILED.search(norm) and not LAUNCH_NOUN.search(norm))
 
 
 def _roundup(text: _Text) -> bool:
@@ -924,7 +1013,9 @@ def _relative_day(text: str, ref: datetime | None, status: LaunchStatus) -> date
     return base + timedelta(days=delta)
 
 
-MONTH_ONLY = re.compile(rf"(?<![a-z0-9]){_MONTH_NAMES}(?![a-z0-9])")
+# "Long March" is a rocket, not a month; "may" is a month only in date-like company.
+MONTH_ONLY = re.compile(rf"(?<![a-z0-9])(?<!long ){_MONTH_NAMES}(?![a-z0-9])")
+MAY_AS_MONTH = re.compile(r"(?:in|by|early|mid|late|until|next|this|since|of) $")
 FAR_DAYS = 45
 
 
@@ -932,7 +1023,7 @@ def _too_far(head: str, published: datetime | None) -> bool:
     """Rubric: a launch date more than ~6 weeks away makes a schedule story, not a launch story."""
     if published is None:
         return False
-    m = MONTH_ONLY.search(head)
+    m = _month_mention(head)
     if m is None:
         return False
     day = _explicit_day(head, published, LaunchStatus.UPCOMING)
@@ -943,6 +1034,16 @@ def _too_far(head: str, published: datetime | None) -> bool:
             return False
         day = datetime(year, month, 1, tzinfo=UTC)
     return (day - published).days > FAR_DAYS
+
+
+def _month_mention(text: str) -> re.Match[str] | None:
+    """The first month named in ``text`` ("may" only after "in", "by", "early", ...)."""
+    for m in MONTH_ONLY.finditer(text):
+        if m.group(1) != "may" or MAY_AS_MONTH.search(text[max(0, m.start() - 8) : m.start()]):
+            return m
+        if re.match(r" \d", text[m.end() :]):
+            return m
+    return None
 
 
 def _month_number(name: str) -> int:

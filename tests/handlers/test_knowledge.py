@@ -156,3 +156,38 @@ def test_scan_respects_word_boundaries(kb: KnowledgeBase) -> None:
 
 def test_normalize_folds_spelling() -> None:
     assert normalize("Rocket Lab’s  Electron—F9_x") == "rocket lab electron f9 x"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("Long March 3A", "Long March 3A"),
+        ("H-IIB", "H-IIB"),
+        ("Minotaur I", "Minotaur I"),
+        ("Minotaur IV", "Minotaur IV"),
+        ("Delta IV Medium+", "Delta IV Medium"),
+        ("Dnepr", "Dnepr"),
+        ("Jielong-1", "Smart Dragon 1"),
+        ("Vikram-S", "Vikram-S"),
+        ("Soyuz FG", "Soyuz-FG"),
+        ("Space Shuttle Atlantis", "Space Shuttle"),
+    ],
+)
+def test_added_vehicles_resolve(kb: KnowledgeBase, text: str, canonical: str) -> None:
+    assert kb.canonical_vehicle(text) == canonical
+
+
+def test_shared_pad_code_goes_to_the_site_named_with_it(kb: KnowledgeBase) -> None:
+    assert kb.canonical_site("LC-16, Cape Canaveral SFS, Florida") == "Cape Canaveral SFS"
+    assert kb.canonical_site("LC-16, Taiyuan Satellite Launch Center") == (
+        "Taiyuan Satellite Launch Center"
+    )
+    assert kb.canonical_site("LC-2, Xichang Satellite Launch Center") == (
+        "Xichang Satellite Launch Center"
+    )
+    assert kb.canonical_site("Pad 39A at Cape Canaveral") == "Kennedy Space Center"
+
+
+def test_single_site_vehicles_name_a_known_site(kb: KnowledgeBase) -> None:
+    for vehicle in kb.vehicle_info.values():
+        assert vehicle.site is None or vehicle.site in kb.site_info, vehicle.name

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.matcher_generalisation import HARD_CASES, Case, case_errors
 from handlers.domain import Article, LaunchStatus
 from handlers.matcher import LaunchMatcher, default_matcher
 
@@ -319,3 +320,74 @@ def test_stated_date_beats_published_in_generic_keys(matcher: LaunchMatcher) -> 
 def test_non_launch_text_is_none(matcher: LaunchMatcher) -> None:
     assert matcher.match("", "", None) is None
     assert matcher.match("Weekly podcast: the best of the month", "", None) is None
+
+
+# ------------------------------------------------------------------------- generalisation
+# The hand-written hard headlines of bench/matcher_generalisation.py (invented, title-only,
+# other years and vehicles, plus same-shape hard negatives) are unit tests too.
+@pytest.mark.parametrize("case", HARD_CASES, ids=lambda c: c.title[:60])
+def test_generalisation_hard_cases(matcher: LaunchMatcher, case: Case) -> None:
+    assert case_errors(matcher, case) == [], case.title
+
+
+@pytest.mark.parametrize(
+    ("title", "status"),
+    [
+        ("Long March 2D rockets three satellites into orbit", L),
+        ("Kuaizhou-11 successfully sends trio of satellites to orbit", L),
+        ("Electron deploys 12 satellites for commercial customers", L),
+        ("Zhuque-3 reaches orbit", L),
+        ("PSLV fails to reach orbit with imaging satellite", F),
+        ("Nuri suffers third-stage anomaly", F),
+        ("Vulcan launch called off minutes before liftoff", S),
+        ("ISRO reschedules GSLV launch", S),
+        ("CASC prepares Long March 7A for next launch", U),
+    ],
+)
+def test_general_headline_cues(matcher: LaunchMatcher, title: str, status: LaunchStatus) -> None:
+    mention = matcher.match(title, "", PUBLISHED)
+    assert mention is not None, title
+    assert mention.status is status, title
+
+
+def test_long_march_is_not_a_month(matcher: LaunchMatcher) -> None:
+    mention = matcher.match("Long March 5 set to launch from Wenchang", "", PUBLISHED)
+    assert mention is not None and mention.status is U
+    assert mention.launch_time is None
+
+
+def test_crew_launch_told_through_its_people(matcher: LaunchMatcher) -> None:
+    mention = matcher.match("Four astronauts headed to the Moon", "", PUBLISHED)
+    assert mention is not None and mention.status is L
+    assert mention.event_key.startswith("unknown|launch|")
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Satellite deploys solar arrays after reaching orbit",
+        "Ten years since the launch of the first Long March 5",
+        "Starship upper stage explodes during engine test",
+        "Crew completes six-month mission aboard Tiangong",
+    ],
+)
+def test_general_hard_negatives(matcher: LaunchMatcher, title: str) -> None:
+    assert matcher.match(title, "", PUBLISHED) is None, title
+
+
+@pytest.mark.parametrize(
+    ("title", "site"),
+    [
+        ("Falcon Heavy soars with weather satellite", "Kennedy Space Center"),
+        ("Zhuque-2 lofts three satellites", "Jiuquan Satellite Launch Center"),
+        ("Galactic 12 flies tourists to space", "Spaceport America"),
+    ],
+)
+def test_site_inferred_when_unambiguous(matcher: LaunchMatcher, title: str, site: str) -> None:
+    mention = matcher.match(title, "", PUBLISHED)
+    assert mention is not None and mention.site == site, title
+
+
+def test_site_not_guessed_for_multi_site_vehicles(matcher: LaunchMatcher) -> None:
+    mention = matcher.match("Falcon 9 launches 24 Starlink satellites", "", PUBLISHED)
+    assert mention is not None and mention.site is None

@@ -16,7 +16,6 @@ import argparse
 import json
 import re
 import sys
-import time
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,16 +192,11 @@ def _resolved_grouping(
 
 
 def _speed(rows: list[dict[str, Any]], matcher: LaunchMatcher) -> None:
+    from bench.micro import throughput
+
     items = [(r["title"], r.get("summary") or "", published(r)) for r in rows]
-    repeats, start = 0, time.perf_counter()
-    while time.perf_counter() - start < 2.0:
-        for t, s, p in items:
-            matcher.match(t, s, p)
-        repeats += 1
-    elapsed = time.perf_counter() - start
-    print(
-        f"speed: {repeats * len(items) / elapsed:,.0f} articles/s (single core, {repeats} passes)"
-    )
+    rate, repeats = throughput(lambda item: matcher.match(*item), items, 2.0)
+    print(f"speed: {rate:,.0f} articles/s (single core, {repeats} passes)")
 
 
 def _errors(rows: list[dict[str, Any]], out: list[LaunchMention | None], n: int) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import signal
@@ -19,6 +20,8 @@ from typing import Any, TextIO
 
 from bot import __version__
 from bot.logsetup import configure_logging
+from bot.metrics import Metrics, serve_http
+from bot.progress import Progress
 from bot.runtime import (
     HEARTBEAT_GATEWAY,
     HEARTBEAT_POLL,
@@ -134,11 +137,19 @@ async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
     stop = asyncio.Event()
     _install_stop_handlers(stop)
     service_ref: list[Service] = []
-    async with open_core(settings, on_deliveries=lambda: service_ref[0].wake_workers()) as core:
+    metrics = Metrics()
+    async with (
+        open_core(
+            settings, on_deliveries=lambda: service_ref[0].wake_workers(), metrics=metrics
+        ) as core,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        if settings.http_port is not None:
+            await stack.enter_async_context(serve_http(metrics, core.storage, settings.http_port))
         await core.storage.set_meta("mode", "dry-run" if dry_run else "discord")
         if dry_run:
             await core.storage.subscriptions.ensure_console(utc_now())
-            service = Service(core, [ConsolePublisher()])
+            service = Service(core, [ConsolePublisher(ledger=core.storage)])
             service_ref.append(service)
             await run_until(stop, service)
         else:
@@ -171,19 +182,23 @@ async def cmd_scan(settings: Settings, sources: Sequence[str], *, as_json: bool)
     pairs: list[tuple[Article, LaunchMention]] = []
     failures = 0
     total = 0
-    async with open_fetcher(settings) as fetcher:
-        for source in sources:
-            try:
-                articles = await _read_articles(fetcher, source)
-            except FeedError as exc:
-                failures += 1
-                print(f"launchwatch: {exc}", file=sys.stderr)
-                continue
-            total += len(articles)
-            for article in articles:
-                mention = matcher.match_article(article)
-                if mention is not None:
-                    pairs.append((article, mention))
+    with Progress(len(sources), "scan") as progress:
+        async with open_fetcher(settings) as fetcher:
+            for source in sources:
+                progress.begin(source)
+                try:
+                    articles = await _read_articles(fetcher, source)
+                except FeedError as exc:
+                    failures += 1
+                    progress.echo(f"launchwatch: {exc}")
+                    continue
+                finally:
+                    progress.advance(source)
+                total += len(articles)
+                for article in articles:
+                    mention = matcher.match_article(article)
+                    if mention is not None:
+                        pairs.append((article, mention))
     events = group_mentions(pairs, now)
     if as_json:
         json.dump(
@@ -309,8 +324,10 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
             return 0 if removed else 1
         check_url(args.url, allow_private=settings.allow_private_networks)
         if not args.no_check:
-            async with open_fetcher(settings) as fetcher:
-                articles = await _read_articles(fetcher, args.url)
+            with Progress(1, "checking") as progress:
+                progress.begin(args.url)
+                async with open_fetcher(settings) as fetcher:
+                    articles = await _read_articles(fetcher, args.url)
             print(f"{args.url}: a feed with {len(articles)} items")
         _, created = await storage.feeds.add(args.url, utc_now())
         print(f"added {args.url}" if created else f"{args.url} is already watched")

@@ -69,6 +69,8 @@ async def record_gateway_heartbeats(
     while not bot.is_closed():
         connected = bot.is_ready() and bot.ws is not None and bot.ws.open
         if connected:
+            if core.metrics is not None:
+                core.metrics.set_gateway_latency(bot.latency)
             try:
                 await core.storage.set_meta(HEARTBEAT_GATEWAY, utc_now().isoformat())
             except LaunchWatchError:

@@ -9,23 +9,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
+import os
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
+from aiohttp.abc import AbstractResolver
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import __version__
+from bot.logsetup import PollCycleLog
 from bot.settings import Settings
 from handlers.delivery import DeliveryWorker
+from handlers.errors import ParseError
 from handlers.fetcher import FeedFetcher, FetchLimits
 from handlers.matcher import LaunchMatcher, default_matcher
 from handlers.parser import ParsedFeed, parse_feed
-from handlers.pipeline import Pipeline, PipelineConfig
+from handlers.pipeline import Pipeline, PipelineConfig, PollReport
 from handlers.ports import Publisher
 from storage import Storage
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +58,136 @@ async def parse_in_thread(
     return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
 
 
+ParseFunction = Callable[..., ParsedFeed]
+"""``parse_feed``'s signature: ``(body, headers, *, feed_url, feed_id) -> ParsedFeed``."""
+
+
+@dataclass(frozen=True, slots=True)
+class _ParseFailure:
+    # A ParseError's keyword-only context does not survive pickling, so it travels back
+    # from a worker as its message.
+    message: str
+
+
+def _parse_job(
+    parse: ParseFunction,
+    body: bytes,
+    headers: dict[str, str],
+    url: str,
+    feed_id: int | None,
+) -> ParsedFeed | _ParseFailure:
+    try:
+        return parse(body, headers, feed_url=url, feed_id=feed_id)
+    except ParseError as exc:
+        return _ParseFailure(str(exc))
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit when the bot is gone, even after a SIGKILL."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def default_parser_workers() -> int:
+    """One parser process per CPU this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+class ParserPool:
+    """Parses feed bodies in worker processes, so parsing uses every core, never the loop.
+
+    feedparser is pure Python: in a thread it holds the GIL and slows the event loop, and
+    one process can parse on one core only. Bytes go in and :class:`ParsedFeed` values
+    (frozen dataclasses) come back. ``workers=0`` parses in a thread instead (tests,
+    single-core hosts). A worker that dies (killed for memory, say) is replaced; the feeds
+    it took down with it fail with a ParseError and are retried at their next poll.
+    """
+
+    def __init__(self, workers: int | None = None, *, parse: ParseFunction = parse_feed) -> None:
+        self.workers = default_parser_workers() if workers is None else workers
+        self._parse = parse
+        self._executor = self._start() if self.workers > 0 else None
+
+    def _start(self) -> ProcessPoolExecutor:
+        # Workers start with the first parses, not here, so a bot (or a test) that never
+        # parses never pays for them. spawn, not fork: the bot has threads by now.
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_watch_parent,
+            initargs=(os.getpid(),),
+        )
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls, workers: int | None = None, *, parse: ParseFunction = parse_feed
+    ) -> AsyncIterator[ParserPool]:
+        """A pool, shut down (workers stopped) on exit."""
+        pool = cls(workers, parse=parse)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+    async def close(self) -> None:
+        """Stop the workers; parses still queued are cancelled."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+
+    async def parse(
+        self, body: bytes, headers: Mapping[str, str], url: str, feed_id: int | None
+    ) -> ParsedFeed:
+        """Parse one body off the event loop (the pipeline's ``parse`` port)."""
+        executor = self._executor
+        if executor is None:
+            return await asyncio.to_thread(
+                self._parse, body, headers, feed_url=url, feed_id=feed_id
+            )
+        loop = asyncio.get_running_loop()
+        try:
+            outcome = await loop.run_in_executor(
+                executor, _parse_job, self._parse, body, dict(headers), url, feed_id
+            )
+        except BrokenProcessPool:
+            self._replace(executor)
+            raise ParseError(
+                f"feed {url} could not be parsed: the parser process died", url=url
+            ) from None
+        if isinstance(outcome, _ParseFailure):
+            raise ParseError(outcome.message, url=url)
+        return outcome
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        if self._executor is not broken:
+            return  # another parse already replaced it
+        log.error("a feed parser process died; starting new ones")
+        broken.shutdown(wait=False, cancel_futures=True)
+        self._executor = self._start()
+
+
 @asynccontextmanager
-async def open_fetcher(settings: Settings) -> AsyncIterator[FeedFetcher]:
-    """The one shared HTTP client for feeds, with the configured guard and caps."""
+async def open_fetcher(
+    settings: Settings, *, resolver: AbstractResolver | None = None
+) -> AsyncIterator[FeedFetcher]:
+    """The one shared HTTP client for feeds, with the configured guard and caps.
+
+    ``resolver`` replaces DNS inside the SSRF guard (tests and the bench map names to
+    127.0.0.1 with it).
+    """
     limits = FetchLimits(total_timeout=settings.fetch_timeout, max_bytes=settings.max_feed_bytes)
     async with FeedFetcher.open(
         version=__version__,
         allow_private=settings.allow_private_networks,
         limits=limits,
         max_connections=settings.max_concurrent_polls,
+        resolver=resolver,
     ) as fetcher:
         yield fetcher
 
@@ -69,6 +202,7 @@ class Core:
     matcher: LaunchMatcher
     pipeline: Pipeline
     started_at: float = field(default_factory=time.monotonic)
+    metrics: Metrics | None = None
 
 
 @asynccontextmanager
@@ -76,18 +210,38 @@ async def open_core(
     settings: Settings,
     *,
     on_deliveries: Callable[[], None] | None = None,
+    on_report: Callable[[PollReport], None] | None = None,
     sync_default_feeds: bool = True,
+    resolver: AbstractResolver | None = None,
+    metrics: Metrics | None = None,
+    parser_workers: int | None = None,
 ) -> AsyncIterator[Core]:
-    """Open the database and the fetcher and build the pipeline; close them on exit."""
-    async with Storage.open(settings.db) as storage, open_fetcher(settings) as fetcher:
+    """Open the database, the fetcher and the parser pool, build the pipeline; close on exit.
+
+    ``parser_workers``: parser processes (default one per CPU; 0 parses in a thread).
+    """
+    async with (
+        Storage.open(settings.db) as storage,
+        open_fetcher(settings, resolver=resolver) as fetcher,
+        ParserPool.open(parser_workers) as parser,
+    ):
         if sync_default_feeds:
             await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
         matcher = default_matcher()
+        cycle_log = PollCycleLog(settings.poll_interval)
+
+        def report(polled: PollReport) -> None:
+            cycle_log.observe(polled)
+            if metrics is not None:
+                metrics.observe_poll(polled)
+            if on_report is not None:
+                on_report(polled)
+
         pipeline = Pipeline(
             feeds=storage.feeds,
             store=storage.events,
             fetcher=fetcher,
-            parse=parse_in_thread,
+            parse=parser.parse,
             matcher=matcher,
             config=PipelineConfig(
                 poll_interval=settings.poll_interval,
@@ -95,8 +249,12 @@ async def open_core(
                 recent_window=timedelta(hours=settings.recent_hours),
             ),
             on_deliveries=on_deliveries,
+            on_report=report,
         )
-        yield Core(settings, storage, fetcher, matcher, pipeline)
+        try:
+            yield Core(settings, storage, fetcher, matcher, pipeline, metrics=metrics)
+        finally:
+            cycle_log.flush()
 
 
 class Service:
@@ -104,7 +262,10 @@ class Service:
 
     def __init__(self, core: Core, publishers: list[Publisher]) -> None:
         self.core = core
-        self.workers = [DeliveryWorker(core.storage.outbox, p) for p in publishers]
+        on_result = core.metrics.observe_delivery if core.metrics is not None else None
+        self.workers = [
+            DeliveryWorker(core.storage.outbox, p, on_result=on_result) for p in publishers
+        ]
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._worker_tasks: list[asyncio.Task[None]] = []
 

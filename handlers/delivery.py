@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from handlers.crashpoints import crash_point
 from handlers.domain import DeliveryJob, DeliveryKind
 from handlers.ports import OutboxStore, Publisher, PublishOutcome, PublishResult
 
@@ -80,11 +81,13 @@ class DeliveryWorker:
     async def run(self) -> None:
         """Drain forever, waking on :meth:`wake` or every ``idle_wait`` seconds."""
         while not self._stopping:
+            # Cleared before draining, so a wake() for jobs written during the drain is
+            # kept and runs the next drain at once instead of after ``idle_wait``.
+            self._wake.clear()
             try:
                 await self.drain_once()
             except Exception:  # the worker must outlive any single bad batch
                 log.exception("delivery batch failed; retrying shortly")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._idle_wait)
 
@@ -102,7 +105,9 @@ class DeliveryWorker:
             )
             return
         try:
+            crash_point("deliver.before_publish")
             result = await self._publisher.publish(job)
+            crash_point("deliver.after_publish")
         except Exception as exc:
             log.exception("delivery job=%d crashed in the publisher", job.id)
             result = PublishResult(PublishOutcome.RETRY, error=f"internal error: {exc!r}")

@@ -509,7 +509,7 @@ def _articles(
         title = _clean(entry.get("title"), entry.get("title_detail"), MAX_TITLE_CHARS)
         summary = _summary(entry)
         if not title:
-            title = _truncate(summary, 120) if summary else (link or "")
+            title = _truncate(summary, 120) if summary else _truncate(link or "", MAX_TITLE_CHARS)
         if not title:
             continue
         published = _published(entry, now)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from handlers.crashpoints import crash_point
 from handlers.domain import Article, Feed, LaunchMention, LaunchStatus
 from handlers.errors import FeedError, HTTPStatusError
 from handlers.events import resolve
@@ -104,45 +105,94 @@ class Pipeline:
         self._tasks: set[asyncio.Task[PollReport]] = set()
         self._unchanged = _Unchanged()
         self._slots = asyncio.Semaphore(self.config.max_concurrent_polls)
+        self._backlog_at: datetime | None = None
+        self._topping_up: asyncio.Task[None] | None = None
+        self._collectors: list[list[PollReport]] = []
         self.last_cycle_at: datetime | None = None
 
     async def start_due(self, now: datetime) -> list[asyncio.Task[PollReport]]:
-        """Start polls for every due feed not already being polled; return their tasks."""
+        """Start polls for due feeds not already being polled; return their tasks.
+
+        At most ``max_due_per_tick`` start at once. When more may be due, the next batch
+        due at ``now`` starts as soon as this one is down to a few polls (see
+        :meth:`_top_up`), so a backlog (a restart, a burst) flows through at full speed
+        instead of one batch per scheduler tick.
+        """
         await self.flush_unchanged()
-        busy = self._in_flight | self._unchanged.pending.keys()
-        due = await self._feeds.due(now, self.config.max_due_per_tick + len(busy))
-        started = []
+        limit = self.config.max_due_per_tick
+        asked = limit + len(self._in_flight) + len(self._unchanged.pending)
+        due = await self._feeds.due(now, asked)
+        started: list[asyncio.Task[PollReport]] = []
         for feed in due:
-            if feed.id in busy:
+            # Checked after the query: polls started meanwhile must not start twice.
+            if feed.id in self._in_flight or feed.id in self._unchanged.pending:
                 continue
+            if len(started) == limit:
+                break
             self._in_flight.add(feed.id)
             task = asyncio.create_task(self._guarded_poll(feed, now), name=f"poll-{feed.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             started.append(task)
+        # A full page means more feeds may be due than one batch takes.
+        self._backlog_at = now if len(due) == asked else None
         self.last_cycle_at = now
         return started
 
     async def run_due(self, now: datetime) -> list[PollReport]:
-        """Poll every due feed and wait for all of them (tests, ``poll --once``)."""
-        tasks = await self.start_due(now)
-        reports = list(await asyncio.gather(*tasks)) if tasks else []
-        await self.flush_unchanged()
+        """Poll every feed due at ``now`` and wait for all of them (tests, ``poll --once``)."""
+        reports: list[PollReport] = []
+        self._collectors.append(reports)
+        try:
+            await self.start_due(now)
+            await self._drain()
+        finally:
+            self._collectors.remove(reports)
         return reports
 
     async def wait_idle(self) -> None:
-        """Let in-flight polls finish (graceful shutdown), then store their results."""
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Let in-flight polls finish, starting no new ones (graceful shutdown); store results."""
+        self._backlog_at = None
+        await self._drain()
+
+    async def _drain(self) -> None:
+        while self._tasks or self._topping_up is not None:
+            waiting = [*self._tasks, *([self._topping_up] if self._topping_up else [])]
+            await asyncio.gather(*waiting, return_exceptions=True)
         await self.flush_unchanged()
+
+    def _top_up(self) -> None:
+        """Start the next batch of a backlog once this one is down to a few polls."""
+        if (
+            self._backlog_at is None
+            or self._topping_up is not None
+            or len(self._in_flight) > 2 * self.config.max_concurrent_polls
+        ):
+            return
+        self._topping_up = asyncio.create_task(self._next_batch(self._backlog_at))
+
+    async def _next_batch(self, now: datetime) -> None:
+        try:
+            await self.start_due(now)
+        except Exception:  # the next scheduler tick tries again
+            log.exception("could not start the next batch of due feeds")
+            self._backlog_at = None
+        finally:
+            self._topping_up = None
 
     async def flush_unchanged(self) -> None:
         """Write the batched "nothing new" poll results in one transaction."""
-        pending, self._unchanged.pending = self._unchanged.pending, {}
-        if pending:
-            await self._feeds.record_unchanged(
-                [(fid, at, nxt) for fid, (at, nxt) in pending.items()]
-            )
+        pending = self._unchanged.pending
+        if not pending:
+            return
+        batch = dict(pending)
+        await self._feeds.record_unchanged([(fid, at, nxt) for fid, (at, nxt) in batch.items()])
+        # Only now do these feeds stop counting as busy: until their next poll time is
+        # stored, the database still says they are due. (A flush running alongside may
+        # have written and removed some of them already.)
+        for fid, result in batch.items():
+            if pending.get(fid) is result:
+                del pending[fid]
 
     async def _guarded_poll(self, feed: Feed, now: datetime) -> PollReport:
         try:
@@ -155,6 +205,9 @@ class Pipeline:
             )
         finally:
             self._in_flight.discard(feed.id)
+            self._top_up()
+        for collected in self._collectors:
+            collected.append(report)
         if self._on_report is not None:
             self._on_report(report)
         log.info(
@@ -183,6 +236,7 @@ class Pipeline:
                 self._unchanged.pending[feed.id] = (now, self._next_poll(now, result))
                 return PollReport(feed.id, feed.url, result.status)
             parsed = await self._parse(result.body, result.headers, result.final_url, feed.id)
+            crash_point("poll.fetched")
         except FeedError as exc:
             return await self._record_failure(feed, now, exc)
         return await self._ingest(feed, now, result, parsed)
@@ -268,6 +322,8 @@ class Pipeline:
                     moved_to=result.permanent_redirect_url,
                 )
             )
+            crash_point("ingest.before_commit")
+        crash_point("ingest.committed")
         if deliveries and self._on_deliveries is not None:
             self._on_deliveries()
         return PollReport(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 from handlers.domain import DeliveryKind, LaunchEvent, LaunchStatus
@@ -35,7 +36,20 @@ def render_event_text(
     ]
     lines.extend(f"  {name}: {value}" for name, value in facts if value)
     lines.extend(_source_lines(event, max_sources))
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
+
+
+def terminal_safe(text: str) -> str:
+    """Drop control and format characters (bar newlines and the emoji joiner).
+
+    Feed text is printed to terminals: an escape sequence in a title could clear the
+    screen or rewrite earlier lines, and bidi overrides could make text read differently.
+    """
+    return "".join(
+        ch
+        for ch in text.replace("\t", " ")
+        if ch in "\n\u200d" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+    )
 
 
 def _source_lines(event: LaunchEvent, max_sources: int) -> Sequence[str]:

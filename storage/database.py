@@ -18,11 +18,14 @@ from typing import Any
 
 import aiosqlite
 
+from handlers.crashpoints import crash_point
 from handlers.errors import StorageError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "storage.migrations"
+BUSY_TIMEOUT_MS = 5000
+"""How long a write waits for another process's lock before giving up."""
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -67,7 +70,7 @@ class Database:
     async def _configure(self) -> None:
         try:
             self.conn.row_factory = aiosqlite.Row
-            await self.conn.execute("PRAGMA busy_timeout = 5000")
+            await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path != ":memory:":
                 await self._execute_pragma("PRAGMA journal_mode = WAL")
             await self.conn.execute("PRAGMA synchronous = NORMAL")
@@ -100,19 +103,34 @@ class Database:
             for version, sql in _migrations():
                 if version <= current:
                     continue
-                async with self._write_lock:
-                    # executescript commits implicitly, so wrap the file and the version bump in
-                    # one explicit transaction of our own.
-                    await self.conn.executescript(
-                        f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                    )
-                log.info("database %s migrated to schema version %d", self.path, version)
-                applied.append(version)
+                if await self._apply(version, sql):
+                    log.info("database %s migrated to schema version %d", self.path, version)
+                    applied.append(version)
         except sqlite3.DatabaseError as exc:
             if self.conn.in_transaction:
                 await self.conn.rollback()
             raise _storage_error(self.path, exc) from exc
         return applied
+
+    async def _apply(self, version: int, sql: str) -> bool:
+        """Run one migration file and its version bump as one transaction.
+
+        A crash anywhere before COMMIT leaves the previous schema, and the next start runs
+        the migration again. The version is read again under the write lock, so two
+        processes opening a new file at once migrate it once (the second one skips).
+        """
+        async with self._write_lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            if await self.user_version() >= version:
+                await self.conn.execute("COMMIT")
+                return False
+            # Statement by statement: executescript() would commit our transaction first.
+            for statement in split_sql(sql):
+                await self.conn.execute(statement)
+            await self.conn.execute(f"PRAGMA user_version = {version}")
+            crash_point("migrate.before_commit")
+            await self.conn.execute("COMMIT")
+        return True
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -122,22 +140,43 @@ class Database:
                 await self.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.DatabaseError as exc:
                 raise _storage_error(self.path, exc) from exc
+            except BaseException:
+                # Cancelled (a scheduler shutting down, a timeout) after BEGIN was handed to
+                # the connection's thread: it still runs there, so end it before the next
+                # writer gets the lock, or every later BEGIN fails.
+                await self._rollback()
+                raise
             try:
                 yield self.conn
+            except sqlite3.DatabaseError as exc:
+                await self._rollback()
+                # A locked, read-only, full or corrupt file surfaces in whichever statement
+                # touches it first; a constraint or SQL mistake is a bug and stays as it is.
+                if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                    raise
+                raise _storage_error(self.path, exc) from exc
             except BaseException:
-                await self.conn.rollback()
+                await self._rollback()
                 raise
             try:
                 await self.conn.commit()
             except sqlite3.DatabaseError as exc:
-                await self.conn.rollback()
+                await self._rollback()
                 raise _storage_error(self.path, exc) from exc
+
+    async def _rollback(self) -> None:
+        # SQLite may already have ended the transaction (disk full, I/O error); the error
+        # that got us here is the one worth reporting.
+        try:
+            await self.conn.rollback()
+        except sqlite3.Error:
+            log.debug("rollback on %s failed", self.path, exc_info=True)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         """Run a read query and return every row."""
         try:
-            async with self.conn.execute(sql, tuple(params)) as cur:
-                return list(await cur.fetchall())
+            # One round trip to the connection's thread (execute, fetch and close there).
+            return list(await self.conn.execute_fetchall(sql, tuple(params)))
         except sqlite3.DatabaseError as exc:
             raise _storage_error(self.path, exc) from exc
 
@@ -152,18 +191,54 @@ class Database:
         return str(row[0]) if row else "no answer"
 
 
+def split_sql(script: str) -> list[str]:
+    """The complete statements of an SQL script, in order (leading comments kept)."""
+    statements: list[str] = []
+    start = 0
+    for end, char in enumerate(script):
+        # complete_statement knows SQL's quoting, comments and trigger bodies.
+        if char == ";" and sqlite3.complete_statement(script[start : end + 1]):
+            statements.append(script[start : end + 1].strip())
+            start = end + 1
+    rest = "\n".join(
+        line for line in script[start:].splitlines() if not line.strip().startswith("--")
+    )
+    if rest.strip():
+        raise ValueError(f"migration ends with an incomplete statement: {rest.strip()[:80]!r}")
+    return statements
+
+
 def _storage_error(path: str, exc: sqlite3.Error) -> StorageError:
     return StorageError(f"database {path}: {_describe(exc)}", path=path)
 
 
 def _describe(exc: sqlite3.Error) -> str:
+    """What went wrong, in words a user can act on, with SQLite's own text after it.
+
+    Python 3.11+ exposes SQLite's result code name; the message text is the fallback
+    (and covers codes that only differ in their extended part).
+    """
+    name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
-    if "locked" in text or "busy" in text:
-        return f"database is locked by another process ({text})"
-    if "readonly" in text or "read-only" in text:
-        return f"database is read-only ({text})"
-    if "full" in text:
-        return f"disk is full ({text})"
-    if "not a database" in text or "malformed" in text:
-        return f"file is not a LaunchWatch database or is corrupt ({text})"
+    lowered = text.lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in lowered:
+        return (
+            f"the database is locked by another process (is another LaunchWatch using it?) ({text})"
+        )
+    if name.startswith("SQLITE_READONLY") or "readonly" in lowered or "read-only" in lowered:
+        return f"the file is read-only: check its permissions and its folder's ({text})"
+    if name == "SQLITE_FULL" or "full" in lowered:
+        return f"the disk is full, or the database reached its size limit ({text})"
+    if (
+        name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT"))
+        or "not a database" in lowered
+        or "malformed" in lowered
+    ):
+        return f"the file is not a LaunchWatch database, or it is corrupt ({text})"
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in lowered:
+        return f"the file cannot be opened: check that its folder exists and is writable ({text})"
+    if name.startswith("SQLITE_IOERR") or "disk i/o" in lowered:
+        return f"reading or writing the file failed: is the disk full or failing? ({text})"
+    if name in ("SQLITE_PERM", "SQLITE_AUTH"):
+        return f"permission denied ({text})"
     return text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -33,24 +33,22 @@ async def load_events(
     marks = ",".join("?" * len(ids))
     sources: dict[int, list[Source]] = {i: [] for i in ids}
     history: dict[int, list[StatusChange]] = {i: [] for i in ids}
-    async with conn.execute(
+    for s in await conn.execute_fetchall(
         "SELECT event_id, article_key, title, link, site, published FROM event_sources"
         f" WHERE event_id IN ({marks}) ORDER BY added_at, rowid",
         ids,
-    ) as cur:
-        for s in await cur.fetchall():
-            sources[s["event_id"]].append(
-                Source(s["article_key"], s["title"], s["link"], s["site"], from_db(s["published"]))
-            )
-    async with conn.execute(
+    ):
+        sources[s["event_id"]].append(
+            Source(s["article_key"], s["title"], s["link"], s["site"], from_db(s["published"]))
+        )
+    for h in await conn.execute_fetchall(
         f"SELECT event_id, status, at, article_key FROM event_history WHERE event_id IN ({marks})"
         " ORDER BY id",
         ids,
-    ) as cur:
-        for h in await cur.fetchall():
-            history[h["event_id"]].append(
-                StatusChange(LaunchStatus(h["status"]), require_time(h["at"]), h["article_key"])
-            )
+    ):
+        history[h["event_id"]].append(
+            StatusChange(LaunchStatus(h["status"]), require_time(h["at"]), h["article_key"])
+        )
     return [
         LaunchEvent(
             id=r["id"],
@@ -92,24 +90,23 @@ class SqliteIngest:
             params: list[object] = []
             for key in chunk:
                 params.extend((feed_id, key, stamp))
-            async with self._conn.execute(
+            rows = await self._conn.execute_fetchall(
                 f"INSERT INTO articles (feed_id, key, first_seen) VALUES {values}"
                 " ON CONFLICT DO NOTHING RETURNING key",
                 params,
-            ) as cur:
-                new.update(row[0] for row in await cur.fetchall())
+            )
+            new.update(row[0] for row in rows)
         return new
 
     async def event_candidates(self, key: str, scope: int) -> list[LaunchEvent]:
         """Recent events in this scope with this key or the same vehicle (for vague reports)."""
         vehicle = key.split("|", 1)[0]
-        async with self._conn.execute(
+        rows = await self._conn.execute_fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
             " ESCAPE '\\') ORDER BY updated DESC LIMIT 10",
             (scope, key, _escape_like(vehicle) + "|%"),
-        ) as cur:
-            rows = list(await cur.fetchall())
-        return await load_events(self._conn, rows)
+        )
+        return await load_events(self._conn, list(rows))
 
     async def save_event(
         self, change: EventChange, scope: int, feed_id: int | None, now: datetime
@@ -130,14 +127,12 @@ class SqliteIngest:
             event.revision,
         )
         if change.is_new:
-            async with self._conn.execute(
+            [row] = await self._conn.execute_fetchall(
                 "INSERT INTO events (status, status_at, vehicle, mission, site, crewed, agencies,"
                 " launch_time, summary, updated, revision, key, scope, first_seen)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (*values, event.key, scope, to_db(event.first_seen)),
-            ) as cur:
-                row = await cur.fetchone()
-            assert row is not None
+            )
             event_id = int(row[0])
             new_history = event.history
         else:
@@ -176,16 +171,20 @@ class SqliteIngest:
         self, event: LaunchEvent, change: EventChange, scope: int, now: datetime
     ) -> int:
         """Post to new matches, edit stale messages, follow up on status changes that matter."""
-        async with self._conn.execute(
-            "SELECT * FROM subscriptions WHERE state = 'active' AND (? = 0 OR guild_id = ?)",
-            (scope, scope),
-        ) as cur:
-            subs = [subscription_from_row(r) for r in await cur.fetchall()]
-        async with self._conn.execute(
-            "SELECT subscription_id, state FROM outbox WHERE event_id = ? AND kind = 'post'",
-            (event.id,),
-        ) as cur:
-            posts = {row[0]: row[1] for row in await cur.fetchall()}
+        subs = [
+            subscription_from_row(r)
+            for r in await self._conn.execute_fetchall(
+                "SELECT * FROM subscriptions WHERE state = 'active' AND (? = 0 OR guild_id = ?)",
+                (scope, scope),
+            )
+        ]
+        posts = {
+            row[0]: row[1]
+            for row in await self._conn.execute_fetchall(
+                "SELECT subscription_id, state FROM outbox WHERE event_id = ? AND kind = 'post'",
+                (event.id,),
+            )
+        }
         rows: list[tuple[int, str, str]] = []
         for sub in subs:
             if posts.get(sub.id) == "dead":
@@ -251,6 +250,16 @@ class SqliteEventStore:
             )
         events = await load_events(self._db.conn, rows)
         return events[0] if events else None
+
+    async def get_many(self, event_ids: Iterable[int]) -> dict[int, LaunchEvent]:
+        """Several events by id, with sources and history (three queries, whatever the count)."""
+        ids = sorted(set(event_ids))
+        if not ids:
+            return {}
+        rows = await self._db.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE id IN ({','.join('?' * len(ids))})", ids
+        )
+        return {event.id: event for event in await load_events(self._db.conn, rows)}
 
     async def recent(
         self,

@@ -33,13 +33,11 @@ class SqliteOutbox:
             " ORDER BY o.id LIMIT ?",
             (to_db(now), target, limit),
         )
-        events = {}
+        # One batch load for every event the jobs mention, not three queries per event.
+        events = await self._events.get_many(row["event_id"] for row in rows)
         jobs = []
         for row in rows:
-            event_id = row["event_id"]
-            if event_id not in events:
-                events[event_id] = await self._events.get(event_id)
-            event = events[event_id]
+            event = events.get(row["event_id"])
             if event is None:
                 continue
             jobs.append(

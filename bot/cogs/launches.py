@@ -146,7 +146,7 @@ class LaunchesCog(commands.Cog):
         text = text.strip()
         if not text:
             return None
-        if text.isdigit() and len(text) < 19:
+        if text.isascii() and text.isdigit() and len(text) < 19:  # "²".isdigit() is true
             event: LaunchEvent | None = await self._events.get(int(text), scope=scope)
             if event is not None:
                 return event

@@ -368,9 +368,11 @@ class SubscriptionsCog(commands.Cog):
         if channel is not None:
             target = channel.id
         elif channel_id:
-            if not channel_id.strip().isdigit():
+            text = channel_id.strip()
+            # ASCII digits only ("²".isdigit() is true) and a snowflake SQLite can store.
+            if not (text.isascii() and text.isdigit() and len(text) < 20 and int(text) < 2**63):
                 raise UserError("`channel_id` must be a channel id (pick one from the list).")
-            target = int(channel_id.strip())
+            target = int(text)
         else:
             target = interaction.channel_id
         removed = await self._subs.remove(guild_id=interaction.guild_id, channel_id=target)

@@ -3,8 +3,8 @@
 Two guards, shared by everything that posts:
 
 * :class:`TokenBucket` keeps delivery requests under Discord's global limit (50 requests
-  per second per bot). The default 45/s with a burst of 5 stays below 50 in *any* one-second
-  window and leaves headroom for interaction responses. discord.py still honours the
+  per second per bot). The default 46.5/s with a burst of 3 allows at most 49.5 requests in
+  *any* one-second window (rate + burst), so deliveries never touch the limit themselves. discord.py still honours the
   per-route ``X-RateLimit-*`` buckets and retries 429s itself; the bucket only makes sure
   deliveries never get that far on the global limit.
 * :class:`InvalidRequestTracker` counts 401, 403 and 429 answers over a rolling ten-minute
@@ -156,8 +156,8 @@ class RequestPacer:
 
     def __init__(
         self,
-        rate: float = 45.0,
-        burst: int = 5,
+        rate: float = 46.5,
+        burst: int = 3,
         *,
         slow_factor: float = 0.25,
         tracker: InvalidRequestTracker | None = None,

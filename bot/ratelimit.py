@@ -3,10 +3,11 @@
 Two guards, shared by everything that posts:
 
 * :class:`TokenBucket` keeps delivery requests under Discord's global limit (50 requests
-  per second per bot). The default 46.5/s with a burst of 3 allows at most 49.5 requests in
-  *any* one-second window (rate + burst), so deliveries never touch the limit themselves. discord.py still honours the
-  per-route ``X-RateLimit-*`` buckets and retries 429s itself; the bucket only makes sure
-  deliveries never get that far on the global limit.
+  per second per bot). The default 46/s with a burst of 2 allows at most 48 requests in
+  *any* one-second window (rate + burst), leaving two for network jitter that bunches
+  requests on arrival. discord.py still honours the per-route ``X-RateLimit-*`` buckets and
+  retries 429s itself; the bucket only makes sure deliveries never get that far on the
+  global limit.
 * :class:`InvalidRequestTracker` counts 401, 403 and 429 answers over a rolling ten-minute
   window, because 10,000 of them in ten minutes get the bot's IP banned for an hour. Past
   a soft threshold the bucket slows down; past a hard threshold deliveries stop until the
@@ -156,8 +157,8 @@ class RequestPacer:
 
     def __init__(
         self,
-        rate: float = 46.5,
-        burst: int = 3,
+        rate: float = 46.0,
+        burst: int = 2,
         *,
         slow_factor: float = 0.25,
         tracker: InvalidRequestTracker | None = None,

@@ -162,7 +162,9 @@ async def crash_loop(
                         for k in news.launches
                     )
                 ),
-                90,
+                # Discord takes 5 messages per 5 s into one channel: the backlog of alerts
+                # that the kills left undelivered drains at about one a second.
+                60 + 2 * len(news.launches),
                 "every alert",
             )
             if await final.terminate() != 0:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -85,6 +86,13 @@ async def _login(bot: LaunchWatchBot, token: str) -> None:
     except discord.LoginFailure:
         raise LaunchWatchError(
             "Discord rejected DISCORD_TOKEN: check the bot token in the Developer Portal"
+        ) from None
+    except discord.HTTPException as exc:
+        # Not the response text: a misbehaving proxy may echo the Authorization header.
+        raise LaunchWatchError(f"Discord refused the login (HTTP {exc.status})") from None
+    except (aiohttp.ClientError, OSError) as exc:
+        raise LaunchWatchError(
+            f"cannot reach Discord at {discord.http.Route.BASE}: {exc.__class__.__name__}"
         ) from None
 
 

@@ -103,8 +103,10 @@ class SqliteIngest:
         vehicle = key.split("|", 1)[0]
         rows = await self._conn.execute_fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
-            " ESCAPE '\\') ORDER BY updated DESC LIMIT 10",
-            (scope, key, _escape_like(vehicle) + "|%"),
+            # Same-key events first: ten busier events of the vehicle must not push the
+            # launch's own event out, or a late report about it would start a second one.
+            " ESCAPE '\\') ORDER BY key = ? DESC, updated DESC LIMIT 10",
+            (scope, key, _escape_like(vehicle) + "|%", key),
         )
         return await load_events(self._conn, list(rows))
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -121,6 +123,22 @@ def test_feeds_add_list_remove_and_migrate(tmp_path):
     assert "up to date" in _launchwatch(tmp_path, "db", "migrate").stdout
 
 
+async def _wait_seeded(db: Path, feeds: int, timeout: float = 20) -> None:
+    """Wait until the running bot has committed the silent first poll of every feed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if db.exists():
+            with (
+                contextlib.suppress(sqlite3.Error),
+                contextlib.closing(sqlite3.connect(db, timeout=1)) as conn,
+            ):
+                (seeded,) = conn.execute("SELECT COUNT(*) FROM feeds WHERE seeded = 1").fetchone()
+                if seeded >= feeds:
+                    return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the feeds were never seeded")
+
+
 async def _read_until(stream, needle: str, timeout: float) -> str:
     seen = ""
     deadline = time.monotonic() + timeout
@@ -162,9 +180,7 @@ async def test_dry_run_prints_exactly_one_alert_per_new_launch(tmp_path):
             cwd=tmp_path,
         )
         try:
-            while server.count("/a") < 1 or server.count("/b") < 1:
-                await asyncio.sleep(0.1)
-            await asyncio.sleep(0.5)  # let the seeding transactions commit
+            await _wait_seeded(tmp_path / "cli.db", 2)
             server.route("/a", body=rss([SOYUZ, *BACKGROUND]))
             out = await _read_until(proc.stdout, "Sources", 15)
             assert "[LAUNCHED] Soyuz-2.1a | Soyuz MS-29" in out

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
+from typing import Any
 
 from handlers.domain import Article, LaunchMention, LaunchStatus
 
@@ -50,4 +52,21 @@ def mention(
         launch_time=launch_time,
         event_key=key,
         confidence=0.9,
+    )
+
+
+def real_pipeline(store: Any, fetcher: Any, config: Any = None, *, seed: int = 0) -> Any:
+    """The production pipeline over a real store and fetcher, with a seeded jitter."""
+    from bot.runtime import parse_in_thread
+    from handlers.matcher import default_matcher
+    from handlers.pipeline import Pipeline
+
+    return Pipeline(
+        feeds=store.feeds,
+        store=store.events,
+        fetcher=fetcher,
+        parse=parse_in_thread,
+        matcher=default_matcher(),
+        config=config,
+        rng=random.Random(seed),
     )

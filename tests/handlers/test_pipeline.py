@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from handlers.domain import DeliveryKind, LaunchStatus, SubscriptionFilter
 from handlers.fetcher import FeedFetcher
-from handlers.matcher import default_matcher
-from handlers.parser import parse_feed
-from handlers.pipeline import Pipeline, PipelineConfig
+from handlers.pipeline import PipelineConfig
 from storage import Storage
+from tests.builders import real_pipeline
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer
 
@@ -37,10 +35,6 @@ BACKGROUND = [
 ]
 
 
-async def _parse(body, headers, url, feed_id):
-    return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
-
-
 @pytest.fixture
 async def world(tmp_path):
     async with (
@@ -57,15 +51,7 @@ async def world(tmp_path):
             created_by=None,
             now=NOW,
         )
-        pipeline = Pipeline(
-            feeds=store.feeds,
-            store=store.events,
-            fetcher=fetcher,
-            parse=_parse,
-            matcher=default_matcher(),
-            config=PipelineConfig(poll_interval=60),
-            rng=random.Random(7),
-        )
+        pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=7)
         yield server, store, pipeline
 
 
@@ -152,14 +138,7 @@ async def test_restart_repeats_nothing(tmp_path):
                         created_by=None,
                         now=NOW,
                     )
-                pipeline = Pipeline(
-                    feeds=store.feeds,
-                    store=store.events,
-                    fetcher=fetcher,
-                    parse=_parse,
-                    matcher=default_matcher(),
-                    config=PipelineConfig(poll_interval=1),
-                )
+                pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=1))
                 at = NOW + timedelta(minutes=round_ * 10)
                 reports = await pipeline.run_due(at)
                 if round_ == 0:

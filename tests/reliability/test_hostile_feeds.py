@@ -32,10 +32,9 @@ from aiohttp import web
 
 from handlers.domain import SubscriptionFilter
 from handlers.fetcher import FeedFetcher, FetchLimits
-from handlers.matcher import default_matcher
-from handlers.parser import parse_feed
-from handlers.pipeline import Pipeline, PipelineConfig
+from handlers.pipeline import PipelineConfig
 from storage import Storage
+from tests.builders import real_pipeline
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer, StaticResolver
 
@@ -211,10 +210,6 @@ async def server() -> AsyncIterator[FeedServer]:
         yield srv
 
 
-async def _parse(body, headers, url, feed_id):
-    return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
-
-
 async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, server):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-9f3a")
@@ -246,14 +241,8 @@ async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, 
             created_by=None,
             now=NOW,
         )
-        pipeline = Pipeline(
-            feeds=store.feeds,
-            store=store.events,
-            fetcher=fetcher,
-            parse=_parse,
-            matcher=default_matcher(),
-            config=PipelineConfig(poll_interval=60, max_concurrent_polls=64),
-            rng=random.Random(3),
+        pipeline = real_pipeline(
+            store, fetcher, PipelineConfig(poll_interval=60, max_concurrent_polls=64), seed=3
         )
         # Poll 1: everything is a normal feed and is seeded silently.
         paths = ["/healthy"] + [f"/{c.name}" for c in CASES]

@@ -24,12 +24,11 @@ import pytest
 from handlers.domain import DeliveryKind, SubscriptionFilter
 from handlers.errors import StorageError
 from handlers.fetcher import FeedFetcher
-from handlers.matcher import default_matcher
-from handlers.parser import parse_feed
-from handlers.pipeline import Pipeline, PipelineConfig
+from handlers.pipeline import PipelineConfig
 from storage import SCHEMA_VERSION, Storage
 from storage import database as database_module
 from storage.database import _migrations, split_sql
+from tests.builders import real_pipeline
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer
 from tests.reliability.dbfixtures import V1_ROWS, build_v1, fixtures, load
@@ -244,15 +243,7 @@ async def test_full_disk_is_a_clear_error_and_loses_no_alert(tmp_path):
         )
         server.route("/feed", body=rss(BACKGROUND))
         await store.feeds.add(server.url("/feed"), NOW)
-        pipeline = Pipeline(
-            feeds=store.feeds,
-            store=store.events,
-            fetcher=fetcher,
-            parse=_parse,
-            matcher=default_matcher(),
-            config=PipelineConfig(poll_interval=60),
-            rng=random.Random(1),
-        )
+        pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=1)
         await pipeline.run_due(NOW)
         big = [launch_item(n, when=NOW) for n in range(200)]
         server.route("/feed", body=rss([*big, *BACKGROUND]))
@@ -379,10 +370,6 @@ async def test_cli_reports_every_database_fault_in_one_line(tmp_path):
 # ----------------------------------------------------------------- concurrent writers
 
 
-async def _parse(body, headers, url, feed_id):
-    return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
-
-
 async def test_two_connections_ingesting_the_same_feeds_duplicate_nothing(tmp_path):
     path = tmp_path / "shared.db"
     async with FeedServer() as server:
@@ -409,15 +396,7 @@ async def test_two_connections_ingesting_the_same_feeds_duplicate_nothing(tmp_pa
             FeedFetcher.open(version="b", allow_private=True) as f2,
         ):
             pipelines = [
-                Pipeline(
-                    feeds=store.feeds,
-                    store=store.events,
-                    fetcher=fetcher,
-                    parse=_parse,
-                    matcher=default_matcher(),
-                    config=PipelineConfig(poll_interval=60),
-                    rng=random.Random(seed),
-                )
+                real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=seed)
                 for seed, (store, fetcher) in enumerate([(one, f1), (two, f2)])
             ]
             at = NOW
@@ -522,15 +501,7 @@ async def test_a_late_report_joins_its_launch_however_busy_the_rocket(tmp_path):
         await store.feeds.add(server.url("/a"), NOW)
         await store.feeds.add(server.url("/b"), NOW)
         async with FeedFetcher.open(version="t", allow_private=True) as fetcher:
-            pipeline = Pipeline(
-                feeds=store.feeds,
-                store=store.events,
-                fetcher=fetcher,
-                parse=_parse,
-                matcher=default_matcher(),
-                config=PipelineConfig(poll_interval=60),
-                rng=random.Random(2),
-            )
+            pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=2)
             await pipeline.run_due(NOW)
             a_items = [launch_item(1, when=NOW)]
             for n in range(2, 14):  # twelve more Falcon 9 launches, each newer

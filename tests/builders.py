@@ -70,3 +70,21 @@ def real_pipeline(store: Any, fetcher: Any, config: Any = None, *, seed: int = 0
         config=config,
         rng=random.Random(seed),
     )
+
+
+async def subscribe_everything(
+    store: Any, channel_id: int, now: datetime, *, guild_id: int = 1, target: str = "discord"
+) -> Any:
+    """Subscribe one channel to every launch, with no role to mention."""
+    from handlers.domain import SubscriptionFilter
+
+    sub, _ = await store.subscriptions.upsert(
+        target=target,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        filters=SubscriptionFilter(),
+        role_id=None,
+        created_by=None,
+        now=now,
+    )
+    return sub

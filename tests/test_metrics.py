@@ -16,13 +16,12 @@ from handlers.domain import (
     LaunchEvent,
     LaunchStatus,
     Subscription,
-    SubscriptionFilter,
 )
 from handlers.events import resolve
 from handlers.pipeline import PollReport
 from handlers.ports import PublishOutcome, PublishResult
 from storage import Storage
-from tests.builders import T0, article, mention
+from tests.builders import T0, article, mention, subscribe_everything
 
 
 def _value(metrics: Metrics, name: str, **labels: str) -> float:
@@ -136,15 +135,7 @@ async def storage(tmp_path):
 async def _queue_one_post(store: Storage) -> None:
     """A subscribed channel and a new launch: one pending delivery in the outbox."""
     feed, _ = await store.feeds.add("https://news.example/feed", T0)
-    await store.subscriptions.upsert(
-        target="discord",
-        guild_id=1,
-        channel_id=100,
-        filters=SubscriptionFilter(),
-        role_id=None,
-        created_by=None,
-        now=T0,
-    )
+    await subscribe_everything(store, 100, T0)
     m, a = mention(), article("soyuz")
     async with store.events.ingest() as tx:
         await tx.insert_articles(feed.id, [a.key], T0)

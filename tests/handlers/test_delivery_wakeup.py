@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from handlers.delivery import DeliveryWorker
-from handlers.domain import DeliveryJob, LaunchStatus, SubscriptionFilter
+from handlers.domain import DeliveryJob, LaunchStatus
 from handlers.events import resolve
 from handlers.ports import PublishOutcome, PublishResult
 from storage import Storage
-from tests.builders import T0, article, mention
+from tests.builders import T0, article, mention, subscribe_everything
 
 
 async def _report(store, feed_id, key):
@@ -23,15 +23,7 @@ async def _report(store, feed_id, key):
 async def test_wake_during_a_drain_is_not_lost(tmp_path):
     async with Storage.open(tmp_path / "w.db") as store:
         feed, _ = await store.feeds.add("https://news.example/feed", T0)
-        await store.subscriptions.upsert(
-            target="discord",
-            guild_id=1,
-            channel_id=100,
-            filters=SubscriptionFilter(),
-            role_id=None,
-            created_by=None,
-            now=T0,
-        )
+        await subscribe_everything(store, 100, T0)
         sent: list[DeliveryJob] = []
         second_sent = asyncio.Event()
         worker: DeliveryWorker

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handlers.domain import DeliveryKind, LaunchStatus, SubscriptionFilter
+from handlers.domain import DeliveryKind, LaunchStatus
 from handlers.fetcher import FeedFetcher
 from handlers.pipeline import PipelineConfig
 from storage import Storage
-from tests.builders import real_pipeline
+from tests.builders import real_pipeline, subscribe_everything
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer
 
@@ -42,15 +42,7 @@ async def world(tmp_path):
         Storage.open(tmp_path / "p.db") as store,
         FeedFetcher.open(version="test", allow_private=True) as fetcher,
     ):
-        await store.subscriptions.upsert(
-            target="discord",
-            guild_id=1,
-            channel_id=10,
-            filters=SubscriptionFilter(),
-            role_id=None,
-            created_by=None,
-            now=NOW,
-        )
+        await subscribe_everything(store, 10, NOW)
         pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=7)
         yield server, store, pipeline
 
@@ -129,15 +121,7 @@ async def test_restart_repeats_nothing(tmp_path):
             ):
                 if round_ == 0:
                     await store.feeds.add(server.url("/a"), NOW)
-                    await store.subscriptions.upsert(
-                        target="discord",
-                        guild_id=1,
-                        channel_id=10,
-                        filters=SubscriptionFilter(),
-                        role_id=None,
-                        created_by=None,
-                        now=NOW,
-                    )
+                    await subscribe_everything(store, 10, NOW)
                 pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=1))
                 at = NOW + timedelta(minutes=round_ * 10)
                 reports = await pipeline.run_due(at)

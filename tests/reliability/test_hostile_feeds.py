@@ -30,11 +30,10 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from handlers.domain import SubscriptionFilter
 from handlers.fetcher import FeedFetcher, FetchLimits
 from handlers.pipeline import PipelineConfig
 from storage import Storage
-from tests.builders import real_pipeline
+from tests.builders import real_pipeline, subscribe_everything
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer, StaticResolver
 
@@ -232,15 +231,7 @@ async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, 
             max_connections=64,
         ) as fetcher,
     ):
-        await store.subscriptions.upsert(
-            target="discord",
-            guild_id=1,
-            channel_id=10,
-            filters=SubscriptionFilter(),
-            role_id=None,
-            created_by=None,
-            now=NOW,
-        )
+        await subscribe_everything(store, 10, NOW)
         pipeline = real_pipeline(
             store, fetcher, PipelineConfig(poll_interval=60, max_concurrent_polls=64), seed=3
         )

@@ -21,14 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from handlers.domain import DeliveryKind, SubscriptionFilter
+from handlers.domain import DeliveryKind
 from handlers.errors import StorageError
 from handlers.fetcher import FeedFetcher
 from handlers.pipeline import PipelineConfig
 from storage import SCHEMA_VERSION, Storage
 from storage import database as database_module
 from storage.database import _migrations, split_sql
-from tests.builders import real_pipeline
+from tests.builders import real_pipeline, subscribe_everything
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer
 from tests.reliability.dbfixtures import V1_ROWS, build_v1, fixtures, load
@@ -232,15 +232,7 @@ async def test_full_disk_is_a_clear_error_and_loses_no_alert(tmp_path):
         Storage.open(path) as store,
         FeedFetcher.open(version="test", allow_private=True) as fetcher,
     ):
-        await store.subscriptions.upsert(
-            target="discord",
-            guild_id=1,
-            channel_id=10,
-            filters=SubscriptionFilter(),
-            role_id=None,
-            created_by=None,
-            now=NOW,
-        )
+        await subscribe_everything(store, 10, NOW)
         server.route("/feed", body=rss(BACKGROUND))
         await store.feeds.add(server.url("/feed"), NOW)
         pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=1)
@@ -378,15 +370,7 @@ async def test_two_connections_ingesting_the_same_feeds_duplicate_nothing(tmp_pa
         for p in paths:
             server.route(p, body=rss(items[p]))
         async with Storage.open(path) as setup:
-            await setup.subscriptions.upsert(
-                target="discord",
-                guild_id=1,
-                channel_id=10,
-                filters=SubscriptionFilter(),
-                role_id=None,
-                created_by=None,
-                now=NOW,
-            )
+            await subscribe_everything(setup, 10, NOW)
             for p in paths:
                 await setup.feeds.add(server.url(p), NOW)
         async with (
@@ -432,15 +416,7 @@ async def test_two_processes_polling_the_same_feeds_duplicate_nothing(tmp_path):
             server.route(p, body=rss(items[p]))
         feeds = ",".join(server.url(p) for p in paths)
         async with Storage.open(db) as setup:
-            await setup.subscriptions.upsert(
-                target="discord",
-                guild_id=1,
-                channel_id=10,
-                filters=SubscriptionFilter(),
-                role_id=None,
-                created_by=None,
-                now=NOW,
-            )
+            await subscribe_everything(setup, 10, NOW)
 
         async def poll_twice_at_once() -> None:
             procs = [
@@ -487,15 +463,7 @@ async def test_a_late_report_joins_its_launch_however_busy_the_rocket(tmp_path):
     """Found by the Discord crash loop: twelve newer Falcon 9 launches pushed launch 1's own
     event out of the candidate list, so a second site's story about it made a second alert."""
     async with FeedServer() as server, Storage.open(tmp_path / "busy.db") as store:
-        await store.subscriptions.upsert(
-            target="discord",
-            guild_id=1,
-            channel_id=10,
-            filters=SubscriptionFilter(),
-            role_id=None,
-            created_by=None,
-            now=NOW,
-        )
+        await subscribe_everything(store, 10, NOW)
         server.route("/a", body=rss(BACKGROUND))
         server.route("/b", body=rss(BACKGROUND))
         await store.feeds.add(server.url("/a"), NOW)

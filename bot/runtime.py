@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
@@ -268,6 +268,21 @@ class Service:
         ]
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._worker_tasks: list[asyncio.Task[None]] = []
+        # Scheduler jobs running now: stop() lets them end instead of cancelling them
+        # mid-transaction (APScheduler's shutdown cancels them and logs a traceback).
+        self._running_jobs: set[asyncio.Task[object]] = set()
+
+    @contextlib.contextmanager
+    def _job(self) -> Iterator[None]:
+        task = asyncio.current_task()
+        if task is None:  # pragma: no cover - jobs always run in a task
+            yield
+            return
+        self._running_jobs.add(task)
+        try:
+            yield
+        finally:
+            self._running_jobs.discard(task)
 
     def wake_workers(self) -> None:
         """Called by the pipeline when it wrote outbox rows."""
@@ -277,16 +292,18 @@ class Service:
     async def tick(self) -> None:
         """One scheduler tick: start polls of due feeds and record the heartbeat."""
         now = utc_now()
-        try:
-            await self.core.pipeline.start_due(now)
-            await self.core.storage.set_meta(HEARTBEAT_POLL, now.isoformat())
-        except Exception:  # a failing tick is logged; the next one tries again
-            log.exception("poll tick failed")
+        with self._job():
+            try:
+                await self.core.pipeline.start_due(now)
+                await self.core.storage.set_meta(HEARTBEAT_POLL, now.isoformat())
+            except Exception:  # a failing tick is logged; the next one tries again
+                log.exception("poll tick failed")
 
     async def prune(self) -> None:
         """Forget old seen-article keys."""
         keep = timedelta(days=self.core.settings.retention_days)
-        pruned = await self.core.storage.prune(utc_now(), keep_articles=keep)
+        with self._job():
+            pruned = await self.core.storage.prune(utc_now(), keep_articles=keep)
         log.info("pruned %d seen-article keys older than %s", pruned, keep)
 
     def start(self) -> None:
@@ -323,6 +340,9 @@ class Service:
 
     async def stop(self) -> None:
         """Stop polling, let in-flight work finish briefly, then stop the workers."""
+        self._scheduler.pause()
+        if self._running_jobs:
+            await asyncio.wait(set(self._running_jobs), timeout=SHUTDOWN_GRACE)
         self._scheduler.shutdown(wait=False)
         try:
             await asyncio.wait_for(self.core.pipeline.wait_idle(), SHUTDOWN_GRACE)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import bisect
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -251,15 +252,14 @@ async def test_the_pacer_counts_what_discord_counts(fake, world, bot):
 async def test_many_channels_at_once_stay_under_the_global_limit(fake, world, bot):
     channels = [fake.add_channel(world.guild.id, f"alerts-{i}") for i in range(120)]
     publisher = DiscordPublisher(bot, bot.pacer)
-    started = time.monotonic()
     results = await asyncio.gather(
         *(publisher.publish(job(ch, job_id=i)) for i, ch in enumerate(channels, 1))
     )
-    elapsed = time.monotonic() - started
     assert all(r.outcome is PublishOutcome.SENT for r in results)
     assert all(len(fake.messages(ch.id)) == 1 for ch in channels)
     assert fake.rate_limited(scope="global") == []
-    assert elapsed < 120 / 45 + 2
+    # Throughput against the limit is measured by the bench (bench/run.py fan-out), on a
+    # machine kept quiet for it; here a busy machine could only make it slower.
 
 
 # --------------------------------------------------------------------------- pacing units
@@ -280,17 +280,24 @@ async def test_token_bucket_paces_to_the_rate_with_a_small_burst():
 
 
 async def test_token_bucket_never_exceeds_the_limit_in_any_second():
-    bucket = TokenBucket(45.0, burst=5)
+    # Requests arrive in bursts and lulls on a clock the test moves; each goes out at the
+    # moment its slot opens (now + the wait the bucket asks for).
+    now = [0.0]
     sent: list[float] = []
 
-    async def one() -> None:
-        await bucket.acquire()
-        sent.append(time.monotonic())
+    async def sleep(seconds: float) -> None:
+        sent[-1] += seconds
 
-    await asyncio.gather(*(one() for _ in range(120)))
-    for i, at in enumerate(sent):
-        in_window = sum(1 for t in sent[i:] if t - at < 1.0)
-        assert in_window <= 50
+    bucket = TokenBucket(45.0, burst=5, clock=lambda: now[0], sleep=sleep)
+    rng = random.Random(7)
+    for _ in range(80):
+        for _ in range(rng.choice([1, 2, 5, 20, 120])):  # arriving together
+            sent.append(now[0])
+            await bucket.acquire()
+        now[0] += rng.choice([0.0, 0.01, 0.05, 0.3, 1.5])
+    sent.sort()
+    busiest = max(bisect.bisect_left(sent, at + 1.0) - i for i, at in enumerate(sent))
+    assert 45 <= busiest <= 50  # 45/s plus a burst of 5: reached, never exceeded
 
 
 def test_invalid_requests_slow_then_stop_then_recover():

@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import socket
 import struct
-import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -45,7 +44,9 @@ RSS = (
     b"<guid>item-1</guid></item></channel></rss>"
 )
 LAST_MODIFIED = "Tue, 05 Mar 2024 14:30:00 GMT"
-FAST = FetchLimits(total_timeout=3.0, connect_timeout=1.0, read_timeout=2.0, max_bytes=64 * 1024)
+# Deadlines no healthy local fetch reaches however busy the machine is; the deadline tests
+# set their own, shorter than anything the server could do.
+FAST = FetchLimits(total_timeout=60.0, connect_timeout=30.0, read_timeout=30.0, max_bytes=64 * 1024)
 
 
 @pytest.fixture
@@ -336,27 +337,26 @@ async def test_unknown_host_is_explained(srv: FeedServer) -> None:
 
 
 async def test_slow_response_hits_the_total_deadline(srv: FeedServer) -> None:
-    srv.route("/feed", body=RSS, delay=10)
-    limits = FetchLimits(total_timeout=0.5, read_timeout=5)
+    # The server never answers, and the total deadline is the shortest: it must fire.
+    srv.route("/feed", body=RSS, delay=3600)
+    limits = FetchLimits(total_timeout=0.5, connect_timeout=60, read_timeout=60)
     async with FeedFetcher.open(version="0", allow_private=True, limits=limits) as fetcher:
-        started = time.monotonic()
         with pytest.raises(FetchTimeoutError) as info:
             await fetcher.fetch(srv.url("/feed"))
-        assert time.monotonic() - started < 2
     assert str(info.value) == f"feed {srv.url('/feed')} did not finish downloading within 0.5 s"
     assert info.value.seconds == 0.5
 
 
 async def test_slow_drip_is_cut_by_the_total_deadline(srv: FeedServer) -> None:
-    # One byte every 50 ms never trips a read-gap timeout; only the deadline stops it.
+    # One byte every 50 ms (the body takes over 10 s) never trips a read-gap timeout;
+    # only the deadline stops it.
+    assert len(RSS) * 0.05 > 10
     srv.route("/feed", body=RSS, drip=0.05)
-    limits = FetchLimits(total_timeout=0.5, read_timeout=5)
+    limits = FetchLimits(total_timeout=0.5, connect_timeout=60, read_timeout=60)
     async with FeedFetcher.open(version="0", allow_private=True, limits=limits) as fetcher:
-        started = time.monotonic()
-        with pytest.raises(FetchTimeoutError, match="did not finish downloading"):
+        with pytest.raises(FetchTimeoutError, match=r"did not finish downloading within 0\.5 s"):
             await fetcher.fetch(srv.url("/feed"))
-        assert time.monotonic() - started < 2
-    assert 0 < srv.sent("/feed") < len(RSS)
+    assert srv.sent("/feed") < len(RSS)
 
 
 async def test_a_stall_mid_body_hits_the_read_gap_timeout(srv: FeedServer) -> None:
@@ -364,16 +364,15 @@ async def test_a_stall_mid_body_hits_the_read_gap_timeout(srv: FeedServer) -> No
         resp = web.StreamResponse(headers={"Content-Length": str(len(RSS))})
         await resp.prepare(request)
         await resp.write(RSS[:20])
-        await asyncio.sleep(30)
+        await asyncio.sleep(3600)  # never sends the rest
         return resp
 
     srv.route("/feed", handler=stall)
-    limits = FetchLimits(total_timeout=10, read_timeout=0.3)
+    # The read gap is the shortest deadline by far: it is the one that fires.
+    limits = FetchLimits(total_timeout=120, connect_timeout=60, read_timeout=0.3)
     async with FeedFetcher.open(version="0", allow_private=True, limits=limits) as fetcher:
-        started = time.monotonic()
         with pytest.raises(FetchTimeoutError) as info:
             await fetcher.fetch(srv.url("/feed"))
-        assert time.monotonic() - started < 2
     assert str(info.value) == f"feed {srv.url('/feed')}: the server sent nothing for 0.3 s"
 
 
@@ -414,20 +413,18 @@ async def test_exactly_at_the_cap_is_fine(srv: FeedServer) -> None:
 async def test_gzip_bomb_is_cut_at_the_cap_with_bounded_memory(srv: FeedServer) -> None:
     total = 100 << 30  # 100 GiB of zeros, about 100 MB gzipped, never materialised
     srv.route("/bomb", chunks=gzip_zeros(total), headers={"Content-Encoding": "gzip"})
-    limits = FetchLimits(total_timeout=10)  # default 5 MB cap
+    # Deadlines out of reach: the size cap must be what stops it, however slow the machine.
+    limits = FetchLimits(total_timeout=300, connect_timeout=60, read_timeout=60)  # 5 MB cap
     async with FeedFetcher.open(version="0", allow_private=True, limits=limits) as fetcher:
         tracemalloc.start()
-        started = time.monotonic()
         try:
             with pytest.raises(ResponseTooLargeError, match="larger than the 5 MB limit"):
                 await fetcher.fetch(srv.url("/bomb"))
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        elapsed = time.monotonic() - started
     # Server and client share this process, so the peak covers both.
     assert peak < 40 * 1024 * 1024
-    assert elapsed < 5
     # The client stopped reading long before the end of the compressed stream.
     assert srv.sent("/bomb") < 50 * 1024 * 1024
 
@@ -531,11 +528,10 @@ async def test_guard_refuses_private_hosts_before_connecting(srv: FeedServer, ho
     srv.route("/feed", body=RSS)
     url = f"http://{host}:{srv.port}/feed"
     async with FeedFetcher.open(version="0", limits=FAST) as fetcher:
-        started = time.monotonic()
+        # Refused before connecting: an attempt would end in a connect error or a timeout,
+        # not in BlockedAddressError, and the local server would see the request.
         with pytest.raises(BlockedAddressError) as info:
             await fetcher.fetch(url)
-        # No connection attempt: an unroutable address would hang until the timeout.
-        assert time.monotonic() - started < 0.5
     assert srv.requests == []
     message = str(info.value)
     assert message.startswith("refused http://")

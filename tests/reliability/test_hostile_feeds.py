@@ -6,7 +6,13 @@ served from 127.0.0.1. Every feed is first healthy (its silent first poll succee
 turns hostile, and each hostile version carries launch news wherever the format allows,
 so "nothing is alerted" is a real check, not a consequence of seeding. The healthy feed's
 launch must still alert exactly once; every hostile feed that is refused must have a clear
-``feeds.last_error``; the whole poll must stay under generous time and memory bounds.
+``feeds.last_error``; the whole poll must stay under a generous memory bound.
+
+Which error a feed gets never depends on how busy the machine is. The feeds that fail by
+size, format, redirects or address are polled with deadlines so long that only a defect
+reaches them; the feeds that never finish (no status line, a stalled body, a 1 byte/s
+drip) are polled on their own with a short total deadline, the only possible outcome for
+a download that never ends.
 
 Unit-level versions of most cases live in tests/handlers/test_fetcher.py and
 test_parser.py; this file proves they hold together, in one poll, through the pipeline.
@@ -23,15 +29,18 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
+from handlers.domain import Feed
 from handlers.fetcher import FeedFetcher, FetchLimits
-from handlers.pipeline import PipelineConfig
+from handlers.pipeline import PipelineConfig, PollReport
 from storage import Storage
 from tests.builders import real_pipeline, subscribe_everything
 from tests.feedgen import Item, rss
@@ -42,10 +51,17 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
 # The server listens on 127.0.0.2 and only that address is allowed, so 127.0.0.1, the
 # metadata address and private DNS answers are all "private networks" here.
 HOST = "127.0.0.2"
+# Deadlines a feed that does end can never reach, however busy the machine: the poll
+# takes ~2 s, so only a hang (a defect) would run into them.
 LIMITS = FetchLimits(
-    total_timeout=2.5, connect_timeout=1.0, read_timeout=1.5, max_bytes=5 * 1024 * 1024
+    total_timeout=120.0, connect_timeout=60.0, read_timeout=60.0, max_bytes=5 * 1024 * 1024
 )
-TIME_BOUND = 12.0  # seconds for the whole hostile poll (the caps allow ~2.5)
+# For the feeds that never finish: the total deadline is the shortest, so it is the one
+# that fires, however late the server's bytes or the event loop run.
+HANG_LIMITS = FetchLimits(
+    total_timeout=1.0, connect_timeout=30.0, read_timeout=30.0, max_bytes=5 * 1024 * 1024
+)
+DEADLINE_ERROR = r"did not finish downloading within 1 s$"
 MEMORY_BOUND = 160 * 1024 * 1024  # traced bytes at peak (measured: ~25 MB)
 
 BACKGROUND = [Item("funding", "Satellite startup raises $40 million", "", NOW - timedelta(days=1))]
@@ -151,9 +167,6 @@ def _fixture(name: str) -> bytes:
 
 CASES = [
     Case("endless", _route(chunks=endless_stream), r"larger than the 5 MB limit"),
-    Case("never-finishes", _route(handler=never_finishes), r"within 2\.5 s|sent nothing for"),
-    Case("no-status-line", _route(delay=3600), r"within 2\.5 s|sent nothing for"),
-    Case("drip-1-byte-per-s", _route(body=rss([LAUNCH]), drip=1.0), r"within 2\.5 s"),
     Case("2gb-declared", _route(handler=declares_2gb), r"is 2048 MB, over the 5 MB limit"),
     Case("2gb-streamed", _route(chunks=two_gb_stream), r"larger than the 5 MB limit"),
     Case(
@@ -199,6 +212,12 @@ CASES = [
         r"resolves to private address 10\.1\.2\.3",
     ),
 ]
+# Feeds that never finish: they can only end in the total deadline.
+HANGING = [
+    Case("never-finishes", _route(handler=never_finishes), DEADLINE_ERROR),
+    Case("no-status-line", _route(delay=3600), DEADLINE_ERROR),
+    Case("drip-1-byte-per-s", _route(body=rss([LAUNCH]), drip=1.0), DEADLINE_ERROR),
+]
 # Hosts whose names resolve to private addresses from the start: refused before connecting.
 PRIVATE_NAMES = {"private.test": "10.9.8.7", "loopback.test": "127.0.0.1"}
 
@@ -222,14 +241,7 @@ async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, 
     base = f"http://feeds.test:{server.port}"
     async with (
         Storage.open(tmp_path / "hostile.db") as store,
-        FeedFetcher.open(
-            version="test",
-            allow_private=False,
-            allowed_networks=[f"{HOST}/32"],
-            limits=LIMITS,
-            resolver=resolver,
-            max_connections=64,
-        ) as fetcher,
+        _fetcher(LIMITS, resolver, max_connections=64) as fetcher,
     ):
         await subscribe_everything(store, 10, NOW)
         pipeline = real_pipeline(
@@ -261,7 +273,7 @@ async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, 
         started = time.monotonic()
         try:
             reports = await pipeline.run_due(later)
-            elapsed = time.monotonic() - started
+            elapsed = time.monotonic() - started  # reported, never asserted: it is load-bound
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
@@ -278,24 +290,7 @@ async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, 
         assert [tuple(p) for p in posts] == [("Falcon 9", "Starlink 10-77")]
         assert await store.events.count() == 1
 
-        outcomes: dict[str, str] = {}
-        problems: list[str] = []
-        for case in CASES:
-            feed = feeds[base + f"/{case.name}"]
-            outcomes[case.name] = feed.last_error or f"ok ({by_url[feed.url].status})"
-            if case.error is None:
-                if feed.last_error is not None or by_url[feed.url].status != "ok":
-                    problems.append(f"{case.name}: expected a harmless parse, got {feed}")
-            elif not (feed.last_error and re.search(case.error, feed.last_error)):
-                problems.append(f"{case.name}: error {feed.last_error!r} !~ {case.error!r}")
-            # One line naming the feed, and backed off rather than retried at once.
-            elif "\n" in feed.last_error or feed.url not in feed.last_error:
-                problems.append(f"{case.name}: unclear error {feed.last_error!r}")
-            elif feed.consecutive_failures != 1 or not (
-                feed.next_poll_at and feed.next_poll_at > later
-            ):
-                problems.append(f"{case.name}: not backed off: {feed}")
-        assert not problems, "\n".join(problems)
+        outcomes = _check_outcomes(CASES, base, feeds, by_url, later)
         for name, address in PRIVATE_NAMES.items():
             feed = feeds[f"http://{name}:{server.port}/feed"]
             assert feed.last_error and "resolves to" in feed.last_error, feed.last_error
@@ -310,11 +305,80 @@ async def test_hostile_feeds_fail_alone_within_caps_and_alert_nothing(tmp_path, 
         assert "TOP-SECRET" not in dump
         assert all(len(f.title) <= 200 for f in feeds.values())
 
-        assert elapsed < TIME_BOUND, f"hostile poll took {elapsed:.1f} s"
         assert peak < MEMORY_BOUND, f"hostile poll peaked at {peak / 1e6:.0f} MB"
         print(f"\nhostile poll: {elapsed:.2f} s, peak traced memory {peak / 1e6:.1f} MB")
         for name, outcome in outcomes.items():
             print(f"  {name:24} {outcome}")
+
+
+async def test_feeds_that_never_finish_are_cut_off_by_a_deadline(tmp_path, server):
+    """No status line, a stalled body, a 1 byte/s drip: each ends in a deadline, alone."""
+    base = f"http://feeds.test:{server.port}"
+    async with (
+        Storage.open(tmp_path / "hanging.db") as store,
+        _fetcher(HANG_LIMITS, StaticResolver({"feeds.test": [HOST]})) as fetcher,
+    ):
+        await subscribe_everything(store, 10, NOW)
+        pipeline = real_pipeline(store, fetcher, PipelineConfig(poll_interval=60), seed=3)
+        for case in HANGING:
+            server.route(f"/{case.name}", body=rss(BACKGROUND))
+            await store.feeds.add(f"{base}/{case.name}", NOW)
+        await pipeline.run_due(NOW)
+        assert all(f.seeded for f in await store.feeds.list_feeds())
+
+        for case in HANGING:
+            case.serve(server, f"/{case.name}")
+        later = NOW + timedelta(minutes=5)
+        reports = await pipeline.run_due(later)
+        feeds = {f.url: f for f in await store.feeds.list_feeds()}
+        outcomes = _check_outcomes(HANGING, base, feeds, {r.url: r for r in reports}, later)
+        assert await store.events.count() == 0
+        assert await store.db.fetchall("SELECT id FROM outbox") == []
+        for name, outcome in outcomes.items():
+            print(f"  {name:24} {outcome}")
+
+
+def _fetcher(
+    limits: FetchLimits, resolver: StaticResolver, **options: Any
+) -> AbstractAsyncContextManager[FeedFetcher]:
+    """A fetcher that may reach only the feed server's address."""
+    return FeedFetcher.open(
+        version="test",
+        allow_private=False,
+        allowed_networks=[f"{HOST}/32"],
+        limits=limits,
+        resolver=resolver,
+        **options,
+    )
+
+
+def _check_outcomes(
+    cases: list[Case],
+    base: str,
+    feeds: dict[str, Feed],
+    by_url: dict[str, PollReport],
+    later: datetime,
+) -> dict[str, str]:
+    """Each case's outcome; fails listing every case whose error or back-off is wrong."""
+    outcomes: dict[str, str] = {}
+    problems: list[str] = []
+    for case in cases:
+        feed = feeds[f"{base}/{case.name}"]
+        outcomes[case.name] = feed.last_error or f"ok ({by_url[feed.url].status})"
+        if case.error is None:
+            if feed.last_error is not None or by_url[feed.url].status != "ok":
+                problems.append(f"{case.name}: expected a harmless parse, got {feed}")
+        elif not (feed.last_error and re.search(case.error, feed.last_error)):
+            problems.append(f"{case.name}: error {feed.last_error!r} !~ {case.error!r}")
+        # One line naming the feed, and backed off rather than retried at once.
+        elif "\n" in feed.last_error or feed.url not in feed.last_error:
+            problems.append(f"{case.name}: unclear error {feed.last_error!r}")
+        elif feed.consecutive_failures != 1 or not (
+            feed.next_poll_at and feed.next_poll_at > later
+        ):
+            problems.append(f"{case.name}: not backed off: {feed}")
+    assert not problems, "\n".join(problems)
+    return outcomes
 
 
 def _xxe(secret: Path) -> bytes:

@@ -20,3 +20,10 @@ def cpu_seconds_at_most(limit: float, what: str) -> Iterator[None]:
     yield
     spent = time.thread_time() - started
     assert spent < limit, f"{what} used {spent:.2f} CPU seconds, over {limit:g}"
+
+
+# How long a test waits for something that takes milliseconds to seconds on a quiet
+# machine (a child process starting, a poll, a gateway event) before it fails. It only
+# bounds a failure: a healthy run never waits for it, so it is generous for a busy
+# 2-core machine. Per-test limits (pyproject.toml) stop whatever has no bound of its own.
+PATIENCE = 60.0

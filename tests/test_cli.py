@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from tests.budget import PATIENCE
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer
 
@@ -123,7 +124,7 @@ def test_feeds_add_list_remove_and_migrate(tmp_path):
     assert "up to date" in _launchwatch(tmp_path, "db", "migrate").stdout
 
 
-async def _wait_seeded(db: Path, feeds: int, timeout: float = 20) -> None:
+async def _wait_seeded(db: Path, feeds: int, timeout: float = PATIENCE) -> None:
     """Wait until the running bot has committed the silent first poll of every feed."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,14 +183,14 @@ async def test_dry_run_prints_exactly_one_alert_per_new_launch(tmp_path):
         try:
             await _wait_seeded(tmp_path / "cli.db", 2)
             server.route("/a", body=rss([SOYUZ, *BACKGROUND]))
-            out = await _read_until(proc.stdout, "Sources", 15)
+            out = await _read_until(proc.stdout, "Sources", PATIENCE)
             assert "[LAUNCHED] Soyuz-2.1a | Soyuz MS-29" in out
             server.route("/b", body=rss([SOYUZ_AGAIN, *BACKGROUND]))
             polled = server.count("/b")
             while server.count("/b") < polled + 2:
                 await asyncio.sleep(0.1)
             proc.send_signal(signal.SIGTERM)
-            rest, err = await asyncio.wait_for(proc.communicate(), 10)
+            rest, err = await asyncio.wait_for(proc.communicate(), PATIENCE)
             assert proc.returncode == 0, err.decode()[-2000:]
             assert (out + rest.decode()).count("[LAUNCHED]") == 1
             assert b"Traceback" not in err

@@ -22,6 +22,7 @@ from bot.settings import Settings
 from handlers.domain import Article, LaunchEvent
 from handlers.events import resolve
 from handlers.matcher import default_matcher
+from tests.budget import PATIENCE
 from tests.fakediscord import (
     ChannelType,
     FakeChannel,
@@ -51,7 +52,7 @@ def make_settings(tmp_path: Path, **env: Any) -> Settings:
 
 async def wait_for(
     condition: Callable[[], Any] | Callable[[], Awaitable[Any]],
-    timeout: float = 10.0,
+    timeout: float = PATIENCE,
     interval: float = 0.05,
     what: str = "condition",
 ) -> Any:
@@ -163,7 +164,7 @@ async def invoke(
         permissions=permissions,
     )
     assert not result.deadline_missed, f"/{name} was not answered within 3 s: {result}"
-    final = await result.wait_final(timeout=10)
+    final = await result.wait_final(timeout=PATIENCE)
     return result, final
 
 

@@ -19,6 +19,7 @@ import pytest
 from discord import app_commands
 from discord.http import MultipartParameters, Route
 
+from tests.budget import PATIENCE
 from tests.fakediscord import (
     ChannelType,
     FakeDiscord,
@@ -148,13 +149,13 @@ async def test_privileged_intents_allowed_when_enabled_in_the_portal() -> None:
 async def test_bad_gateway_token_closes_4004_without_compression(fake: FakeDiscord) -> None:
     url = f"{fake.gateway_url}?v=10&encoding=json"
     async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
-        hello = await ws.receive_json(timeout=5)
+        hello = await ws.receive_json(timeout=PATIENCE)
         assert hello["op"] == 10 and hello["d"]["heartbeat_interval"] > 0
         await ws.send_json({"op": 1, "d": None})
-        assert (await ws.receive_json(timeout=5))["op"] == 11
+        assert (await ws.receive_json(timeout=PATIENCE))["op"] == 11
         identify = {"token": "nope", "intents": 513, "properties": {"os": "linux"}}
         await ws.send_json({"op": 2, "d": identify})
-        msg = await ws.receive(timeout=5)
+        msg = await ws.receive(timeout=PATIENCE)
         assert msg.type == aiohttp.WSMsgType.CLOSE
         assert ws.close_code == 4004
 
@@ -164,12 +165,12 @@ async def test_reconnect_request_is_resumed(fake: FakeDiscord, guild: FakeGuild)
         resumed = asyncio.get_running_loop().create_future()
         client.event(_set_future("on_resumed", resumed))
         fake.request_reconnect()
-        await asyncio.wait_for(resumed, timeout=5)
+        await asyncio.wait_for(resumed, timeout=PATIENCE)
         assert len(fake.gateway.resumes) == 1
         assert len(fake.identifies) == 1
         # The session still works: a dispatch after the resume reaches the client.
         fake.add_channel(guild.id, "after-resume")
-        await asyncio.wait_for(client.wait_for("guild_channel_create"), timeout=5)
+        await asyncio.wait_for(client.wait_for("guild_channel_create"), timeout=PATIENCE)
 
 
 class QuickShards(discord.AutoShardedClient):
@@ -351,10 +352,10 @@ async def test_replies_ping_the_author_only_when_allowed(
     general_id = guild.channel("general").id
     async with running(fake, make_client()) as client:
         fake.add_user_message(general_id, fan, "when is the next Electron?")
-        question = await asyncio.wait_for(client.wait_for("message"), timeout=5)
+        question = await asyncio.wait_for(client.wait_for("message"), timeout=PATIENCE)
         assert question.content == ""  # no MESSAGE_CONTENT intent, no mention of the bot
         fake.add_user_message(general_id, fan, f"<@{fake.bot.id}> and the next Soyuz?")
-        mention = await asyncio.wait_for(client.wait_for("message"), timeout=5)
+        mention = await asyncio.wait_for(client.wait_for("message"), timeout=PATIENCE)
         assert mention.content.endswith("and the next Soyuz?")
         await question.reply("Tomorrow", mention_author=False)
         await question.reply("Tomorrow!")
@@ -390,7 +391,7 @@ async def test_deleted_channel_gives_unknown_channel(fake: FakeDiscord, guild: F
         alerts = client.get_channel(channel_id)
         assert isinstance(alerts, discord.TextChannel)
         fake.delete_channel(channel_id)
-        deleted = await asyncio.wait_for(client.wait_for("guild_channel_delete"), timeout=5)
+        deleted = await asyncio.wait_for(client.wait_for("guild_channel_delete"), timeout=PATIENCE)
         assert deleted.id == channel_id
         assert client.get_channel(channel_id) is None
         with pytest.raises(discord.NotFound) as caught:
@@ -406,7 +407,7 @@ async def test_missing_permissions_are_forbidden(fake: FakeDiscord, guild: FakeG
         assert isinstance(alerts, discord.TextChannel)
 
         fake.set_bot_permissions(alerts_id, send=False)
-        await asyncio.wait_for(client.wait_for("guild_channel_update"), timeout=5)
+        await asyncio.wait_for(client.wait_for("guild_channel_update"), timeout=PATIENCE)
         assert not alerts.permissions_for(alerts.guild.me).send_messages  # discord.py sees it too
         with pytest.raises(discord.Forbidden) as caught:
             await alerts.send("Ariane 6 launched")
@@ -431,11 +432,11 @@ async def test_guilds_joined_and_removed_while_connected(
 ) -> None:
     async with running(fake, make_client()) as client:
         joined = fake.add_guild("New Guild", channels=["launches"])
-        new = await asyncio.wait_for(client.wait_for("guild_join"), timeout=5)
+        new = await asyncio.wait_for(client.wait_for("guild_join"), timeout=PATIENCE)
         assert new.id == joined.id
         assert [c.name for c in new.channels] == ["launches"]
         fake.remove_guild(guild.id)
-        gone = await asyncio.wait_for(client.wait_for("guild_remove"), timeout=5)
+        gone = await asyncio.wait_for(client.wait_for("guild_remove"), timeout=PATIENCE)
         assert gone.id == guild.id
         assert [g.id for g in client.guilds] == [joined.id]
         with pytest.raises(discord.Forbidden) as caught:
@@ -443,7 +444,7 @@ async def test_guilds_joined_and_removed_while_connected(
         assert caught.value.code == 50001
 
         fake.rejoin_guild(guild.id)
-        back = await asyncio.wait_for(client.wait_for("guild_join"), timeout=5)
+        back = await asyncio.wait_for(client.wait_for("guild_join"), timeout=PATIENCE)
         assert back.id == guild.id
         assert (await client.fetch_guild(guild.id)).name == "Launch Fans"
 
@@ -633,12 +634,12 @@ async def test_late_answer_misses_the_deadline(fake: FakeDiscord, guild: FakeGui
     fan = fake.add_member(guild.id, "rocketfan")
     async with running(fake, CommandBot(guild.id)) as bot:
         result = await fake.invoke_command(
-            guild.id, guild.channel("general").id, fan.id, "slow", timeout=6.0
+            guild.id, guild.channel("general").id, fan.id, "slow", timeout=PATIENCE
         )
         assert result.deadline_missed
         assert result.callback_status == 404
         assert result.elapsed is not None and result.elapsed > 3.0
-        await asyncio.wait_for(bot.failed.wait(), timeout=5)
+        await asyncio.wait_for(bot.failed.wait(), timeout=PATIENCE)
         [error] = bot.errors
         assert isinstance(error.__cause__, discord.NotFound)
         assert error.__cause__.code == 10062
@@ -653,12 +654,12 @@ async def test_deferred_answers_complete_by_followup_or_edit(
     async with running(fake, CommandBot(guild.id)):
         report = await fake.invoke_command(guild.id, channel_id, fan.id, "report")
         assert report.callback_type == 5 and report.ephemeral
-        final = await report.wait_final(timeout=5)
+        final = await report.wait_final(timeout=PATIENCE)
         assert (final.content, final.via, final.ephemeral) == ("Report ready", "followup", True)
 
         status = await fake.invoke_command(guild.id, channel_id, fan.id, "status")
         assert status.callback_type == 5 and not status.deadline_missed
-        final = await status.wait_final(timeout=5)
+        final = await status.wait_final(timeout=PATIENCE)
         assert (final.content, final.via, final.ephemeral) == ("All systems go", "edit", False)
     visible = fake.messages(channel_id, include_ephemeral=False)
     assert [m.content for m in visible] == ["All systems go"]

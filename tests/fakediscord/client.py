@@ -9,6 +9,8 @@ from typing import TypeVar
 
 import discord
 
+from tests.budget import PATIENCE
+
 from .server import FakeDiscord
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
@@ -16,7 +18,7 @@ ClientT = TypeVar("ClientT", bound=discord.Client)
 
 @contextlib.asynccontextmanager
 async def running(
-    fake: FakeDiscord, client: ClientT, *, ready_timeout: float = 10.0
+    fake: FakeDiscord, client: ClientT, *, ready_timeout: float = PATIENCE
 ) -> AsyncIterator[ClientT]:
     """Start ``client`` against ``fake``, yield once it is ready, close it afterwards.
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.budget import PATIENCE
+
 from .models import FakeMessage, MessageFlag
 
 ACK_DEADLINE = 3.0
@@ -210,7 +212,7 @@ class InteractionResult:
     def followups(self) -> list[FakeMessage]:
         return list(self.interaction.followups)
 
-    async def wait_final(self, timeout: float = 5.0) -> FinalResponse:
+    async def wait_final(self, timeout: float = PATIENCE) -> FinalResponse:
         """The response the user ends up with: the type-4 message, or, after a defer,
         the original once edited or replaced by the first follow-up.
 
@@ -237,7 +239,7 @@ class InteractionResult:
             via=interaction.completed_via or "response",
         )
 
-    async def wait_followups(self, count: int, timeout: float = 5.0) -> list[FakeMessage]:
+    async def wait_followups(self, count: int, timeout: float = PATIENCE) -> list[FakeMessage]:
         """Wait for at least ``count`` follow-up messages."""
         interaction = self.interaction
         if not await interaction.wait_until(lambda: len(interaction.followups) >= count, timeout):

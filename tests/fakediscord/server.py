@@ -52,6 +52,8 @@ import discord.http
 import yarl
 from aiohttp import BodyPartReader, web
 
+from tests.budget import PATIENCE
+
 from . import errors as err
 from .errors import DiscordError, FormErrors
 from .gateway import Gateway, GatewaySession
@@ -778,7 +780,7 @@ class FakeDiscord:
         *,
         permissions: int | None = None,
         locale: str = "en-US",
-        timeout: float = 5.0,
+        timeout: float = PATIENCE,
     ) -> InteractionResult:
         """A user runs ``/name`` (``"group sub"`` for subcommands) with ``options``.
 
@@ -811,7 +813,7 @@ class FakeDiscord:
         *,
         permissions: int | None = None,
         locale: str = "en-US",
-        timeout: float = 5.0,
+        timeout: float = PATIENCE,
     ) -> InteractionResult:
         """A user types into option ``focused``; returns the bot's choices (``.choices``)."""
         interaction = self._build_interaction(

@@ -41,11 +41,13 @@ async def test_wake_during_a_drain_is_not_lost(tmp_path):
                     second_sent.set()
                 return PublishResult(PublishOutcome.SENT, message_id=len(sent))
 
-        worker = DeliveryWorker(store.outbox, Publisher(), clock=lambda: T0, idle_wait=60)
+        # Without the wake-up the worker would sleep an hour: only a lost wake-up runs into
+        # the failure bound below.
+        worker = DeliveryWorker(store.outbox, Publisher(), clock=lambda: T0, idle_wait=3600)
         await _report(store, feed.id, "first launch")
         running = asyncio.create_task(worker.run())
         try:
-            await asyncio.wait_for(second_sent.wait(), 5)
+            await asyncio.wait_for(second_sent.wait(), 90)
         finally:
             worker.stop()
             await running

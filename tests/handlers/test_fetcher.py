@@ -395,7 +395,7 @@ async def test_too_large_while_streaming_without_content_length(srv: FeedServer)
             yield b"<item>" + b"x" * 65530
 
     srv.route("/feed", chunks=endless)
-    limits = FetchLimits(max_bytes=256 * 1024, total_timeout=5)
+    limits = FetchLimits(max_bytes=256 * 1024, total_timeout=120)
     async with FeedFetcher.open(version="0", allow_private=True, limits=limits) as fetcher:
         with pytest.raises(ResponseTooLargeError, match="larger than the 256 KB limit"):
             await fetcher.fetch(srv.url("/feed"))

@@ -31,13 +31,23 @@ class GatedFeeds:
         self._feeds = feeds
         self.gate = asyncio.Event()
         self.gate.set()
+        self.arrived = 0  # writes that reached the gate
+        self._arrivals = asyncio.Condition()
 
     async def due(self, now, limit):
         return await self._feeds.due(now, limit)
 
     async def record_unchanged(self, updates):
+        async with self._arrivals:
+            self.arrived += 1
+            self._arrivals.notify_all()
         await self.gate.wait()
         await self._feeds.record_unchanged(updates)
+
+    async def until_arrived(self, count):
+        """Wait until ``count`` writes in all have reached the gate."""
+        async with self._arrivals:
+            await self._arrivals.wait_for(lambda: self.arrived >= count)
 
     async def record_failure(self, failure):
         await self._feeds.record_failure(failure)
@@ -78,7 +88,7 @@ async def test_one_tick_drains_a_backlog_larger_than_a_batch(setup):
     pipeline = make(max_due_per_tick=2, max_concurrent_polls=1)
     first = await pipeline.start_due(NOW)  # one tick; the rest follows batch by batch
     assert len(first) == 2
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(60):  # a failure bound: a healthy run takes milliseconds
         while any(server.count(f"/f{n}") == 0 for n in range(7)):
             await asyncio.sleep(0.01)
     await pipeline.wait_idle()
@@ -98,7 +108,7 @@ async def test_concurrent_starts_never_poll_a_feed_twice(setup):
     await _add_feeds(server, store, 6)
     pipeline = make(max_due_per_tick=4)
     await asyncio.gather(pipeline.start_due(NOW), pipeline.start_due(NOW))
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(60):  # a failure bound: a healthy run takes milliseconds
         while any(server.count(f"/f{n}") == 0 for n in range(6)):
             await asyncio.sleep(0.01)
     await pipeline.wait_idle()
@@ -114,10 +124,11 @@ async def test_a_304_stays_busy_until_its_next_poll_time_is_stored(setup):
     [task] = await pipeline.start_due(later)
     assert (await task).status == "not_modified"  # result waiting in the batch
     feeds.gate.clear()  # the batch write is slow...
+    arrived = feeds.arrived
     writing = asyncio.create_task(pipeline.start_due(later))
-    await asyncio.sleep(0.05)
+    await feeds.until_arrived(arrived + 1)
     again = asyncio.create_task(pipeline.start_due(later))  # ...and another tick comes
-    await asyncio.sleep(0.05)
+    await feeds.until_arrived(arrived + 2)  # it too is held, at the same write
     feeds.gate.set()
     started = [*await writing, *await again]
     assert started == []

@@ -19,6 +19,7 @@ import pytest
 from bench.crash_loop import crash_loop, posted_per_launch
 from handlers.domain import SubscriptionFilter
 from storage import Storage
+from tests.budget import PATIENCE
 from tests.fakediscord import FakeDiscord
 from tests.reliability.proc import (
     KILLED,
@@ -44,7 +45,7 @@ FLOW_POINTS = [
 
 async def _crash(lw: LaunchWatch, point: str) -> None:
     run = await lw.start(crash_at=point)
-    code = await run.wait(20)
+    code = await run.wait(PATIENCE)
     assert code == KILLED, f"run armed at {point} exited {code}:\n{run.stderr()[-2000:]}"
     assert integrity(lw.db) == "ok", f"database damaged by a kill at {point}"
 
@@ -52,12 +53,12 @@ async def _crash(lw: LaunchWatch, point: str) -> None:
 async def _seed(lw: LaunchWatch, news: NewsFeeds) -> None:
     """One run until every feed had its silent first poll; then kill it."""
     run = await lw.start()
-    await eventually(lambda: seeded_feeds(lw.db) == len(news.paths), 20, "the first polls")
+    await eventually(lambda: seeded_feeds(lw.db) == len(news.paths), PATIENCE, "the first polls")
     await run.kill()
     assert integrity(lw.db) == "ok"
 
 
-async def _finish(lw: LaunchWatch, news: NewsFeeds, timeout: float = 30) -> None:
+async def _finish(lw: LaunchWatch, news: NewsFeeds, timeout: float = PATIENCE) -> None:
     """A clean run until every launch is out and nothing is pending, then a normal stop."""
     run = await lw.start()
     expected = news.expected()
@@ -111,8 +112,8 @@ async def test_kill_between_marker_and_print_is_reported_not_repeated(launchwatc
     await _crash(lw, "console.marked")
     news.publish(2, feed=2)
     run = await lw.start()
-    await eventually(lambda: lw.alerts()[launch_header(2)] == 1, 20, "the next alert")
-    await eventually(lambda: pending_jobs(lw.db) == 0, 10, "the outbox to drain")
+    await eventually(lambda: lw.alerts()[launch_header(2)] == 1, PATIENCE, "the next alert")
+    await eventually(lambda: pending_jobs(lw.db) == 0, PATIENCE, "the outbox to drain")
     assert await run.terminate() == 0
     assert lw.alerts()[launch_header(1)] == 0
     warning = [line for line in run.stderr().splitlines() if "was being printed" in line]
@@ -126,7 +127,7 @@ async def test_sigterm_mid_work_finishes_or_leaves_work_for_the_next_start(launc
     run = await lw.start()
     for n in range(1, 6):
         news.publish(n, feed=n % 3, also_on=(n + 1) % 3)
-    await eventually(lambda: scalar(lw.db, "SELECT COUNT(*) FROM events") == 5, 15, "ingest")
+    await eventually(lambda: scalar(lw.db, "SELECT COUNT(*) FROM events") == 5, PATIENCE, "ingest")
     assert await run.terminate() == 0, run.stderr()[-2000:]
     await _finish(lw, news)
     _assert_exactly_once(lw, news, {})
@@ -175,12 +176,14 @@ async def _discord_kills(tmp_path, news: NewsFeeds, points: list[str]) -> None:
         try:
             await _subscribe(lw.db, guild.id, alerts.id)
             run = await lw.start(dry_run=False)
-            await eventually(lambda: seeded_feeds(lw.db) == len(news.paths), 30, "first polls")
+            await eventually(
+                lambda: seeded_feeds(lw.db) == len(news.paths), PATIENCE, "first polls"
+            )
             await run.kill()
             for n, point in enumerate(points, start=1):
                 news.publish(n, feed=0, also_on=1)
                 run = await lw.start(crash_at=point, dry_run=False)
-                code = await run.wait(30)
+                code = await run.wait(PATIENCE)
                 assert code == KILLED, f"{point}: exit {code}\n{run.stderr()[-2000:]}"
                 assert integrity(lw.db) == "ok", point
             run = await lw.start(dry_run=False)

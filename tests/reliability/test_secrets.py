@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from bot.settings import load_settings
+from tests.budget import PATIENCE
 from tests.fakediscord import FakeDiscord
 from tests.feedgen import rss
 from tests.feedserver import FeedServer
@@ -86,12 +87,19 @@ async def _run(
         )
         try:
             if until is None:
-                await asyncio.wait_for(proc.wait(), 30)
+                await asyncio.wait_for(proc.wait(), PATIENCE)
             else:
-                await eventually(lambda: until in log.read_text("utf-8", "replace"), 30, until)
-                await asyncio.sleep(0.5)  # a poll more
+                await eventually(
+                    lambda: until in log.read_text("utf-8", "replace"), PATIENCE, until
+                )
+                # A feed poll more once connected: more of the paths a token could leak by.
+                await eventually(
+                    lambda: " status=" in log.read_text("utf-8", "replace").split(until, 1)[1],
+                    PATIENCE,
+                    "a poll after connecting",
+                )
                 proc.terminate()
-                await asyncio.wait_for(proc.wait(), 15)
+                await asyncio.wait_for(proc.wait(), PATIENCE)
         finally:
             if proc.returncode is None:
                 proc.kill()

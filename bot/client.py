@@ -7,6 +7,7 @@ Resources (settings, storage, the core services, the request pacer) are handed i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -119,6 +120,20 @@ class LaunchWatchBot(commands.Bot):
 
             kb = default_knowledge()
         return kb
+
+    async def close(self) -> None:
+        """Close the connection; a READY still being delayed (waiting for guilds) is dropped.
+
+        discord.py dispatches ``ready`` from a task of its own once the guilds arrive; if
+        the bot closes first, that task would run after the client let go of its event
+        loop and die with "Task exception was never retrieved".
+        """
+        ready = getattr(self._connection, "_ready_task", None)
+        if ready is not None and not ready.done():
+            ready.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ready
+        await super().close()
 
     async def setup_hook(self) -> None:
         """Load the cogs and sync the command tree if it changed."""

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "storage.migrations"
 BUSY_TIMEOUT_MS = 5000
+# Each attempt also waits up to BUSY_TIMEOUT_MS in SQLite's busy handler.
+WAL_SWITCH_ATTEMPTS = 20
 """How long a write waits for another process's lock before giving up."""
 
 
@@ -72,12 +74,31 @@ class Database:
             self.conn.row_factory = aiosqlite.Row
             await self.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if self.path != ":memory:":
-                await self._execute_pragma("PRAGMA journal_mode = WAL")
+                await self._enable_wal()
             await self.conn.execute("PRAGMA synchronous = NORMAL")
             await self.conn.execute("PRAGMA foreign_keys = ON")
             await self.conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
             raise _storage_error(self.path, exc) from exc
+
+    async def _enable_wal(self) -> None:
+        """Switch the file to WAL, waiting for other processes that open it at the same time.
+
+        The switch needs the file to itself. When several processes open a new file at
+        once, SQLite answers "locked" at once to all but one rather than let their busy
+        handlers deadlock; those try again, up to ``WAL_SWITCH_ATTEMPTS`` times.
+        """
+        delay = 0.01
+        for attempt in range(1, WAL_SWITCH_ATTEMPTS + 1):
+            try:
+                await self._execute_pragma("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == WAL_SWITCH_ATTEMPTS:
+                    raise
+                log.debug("database %s: another process holds it; WAL switch retried", self.path)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def _execute_pragma(self, sql: str) -> None:
         async with self.conn.execute(sql) as cur:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 
 import pytest
 
 from handlers.errors import StorageError
-from storage import SCHEMA_VERSION, Storage
+from storage import SCHEMA_VERSION, Storage, database
 
 
 async def test_new_database_is_migrated_to_the_current_schema(tmp_path):
@@ -54,3 +56,29 @@ async def test_failed_transaction_rolls_back(tmp_path):
                 await conn.execute("INSERT INTO meta (key, value) VALUES ('x', '1')")
                 raise RuntimeError("boom")
         assert await store.get_meta("x") is None
+
+
+async def test_opening_waits_for_another_process_switching_the_file(tmp_path, monkeypatch, caplog):
+    """SQLite answers "locked" at once, not after its busy wait, to all but one of several
+    processes switching a new file to WAL together; the others must try again."""
+    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 20)
+    caplog.set_level(logging.DEBUG, logger="storage.database")
+    path = tmp_path / "shared.db"
+
+    async def open_and_read() -> tuple[int, str]:
+        async with Storage.open(path) as store:
+            mode = await store.db.fetchone("PRAGMA journal_mode")
+            return await store.db.user_version(), mode[0]
+
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("CREATE TABLE held (x)")
+    other.execute("BEGIN EXCLUSIVE")  # another process, mid-way through its own switch
+    try:
+        opening = asyncio.create_task(open_and_read())
+        while "WAL switch retried" not in caplog.text:  # refused at least once...
+            assert not opening.done(), opening
+            await asyncio.sleep(0.01)
+    finally:
+        other.execute("COMMIT")  # ...then the other process is done
+        other.close()
+    assert await opening == (SCHEMA_VERSION, "wal")

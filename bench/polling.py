@@ -186,8 +186,8 @@ async def parse_feed_alone(
     alternate for a few rounds and the best of each counts, so a burst of load from
     elsewhere on the machine does not decide the ratio.
     """
-    from bot.runtime import ParserPool
     from handlers.parser import parse_feed
+    from handlers.parserpool import ParserPool
 
     jobs = [(u, b, feed_headers_for_parse(h, u)) for u, b, h in bodies]
     one_core = pooled = float("inf")

@@ -27,7 +27,7 @@ from bot.runtime import (
     HEARTBEAT_POLL,
     Service,
     open_core,
-    open_fetcher,
+    open_reader,
     run_until,
     utc_now,
 )
@@ -35,11 +35,10 @@ from bot.settings import Settings, load_settings
 from handlers.console import ConsolePublisher
 from handlers.domain import Article, LaunchEvent, LaunchMention
 from handlers.errors import FeedError, LaunchWatchError
-from handlers.fetcher import FeedFetcher
 from handlers.grouping import group_mentions
 from handlers.matcher import default_matcher
 from handlers.netguard import check_url
-from handlers.parser import parse_feed
+from handlers.reader import FeedReader
 from handlers.summary import render_event_text
 from storage import Storage
 
@@ -180,17 +179,16 @@ async def cmd_poll_once(settings: Settings) -> int:
 
 async def cmd_scan(settings: Settings, sources: Sequence[str], *, as_json: bool) -> int:
     """Fetch or read feeds, match and group their articles, print the launch events."""
-    matcher = default_matcher()
     now = utc_now()
     pairs: list[tuple[Article, LaunchMention]] = []
     failures = 0
     total = 0
     with Progress(len(sources), "scan") as progress:
-        async with open_fetcher(settings) as fetcher:
+        async with open_reader(settings) as reader:
             for source in sources:
                 progress.begin(source)
                 try:
-                    articles = await _read_articles(fetcher, source)
+                    articles = await _read_articles(reader, source)
                 except FeedError as exc:
                     failures += 1
                     progress.echo(f"launchwatch: {exc}")
@@ -198,10 +196,7 @@ async def cmd_scan(settings: Settings, sources: Sequence[str], *, as_json: bool)
                 finally:
                     progress.advance(source)
                 total += len(articles)
-                for article in articles:
-                    mention = matcher.match_article(article)
-                    if mention is not None:
-                        pairs.append((article, mention))
+                pairs.extend(reader.launch_stories(articles))
     events = group_mentions(pairs, now)
     if as_json:
         json.dump(
@@ -221,22 +216,17 @@ async def cmd_scan(settings: Settings, sources: Sequence[str], *, as_json: bool)
     return 1 if failures == len(sources) else 0
 
 
-async def _read_articles(fetcher: FeedFetcher, source: str) -> list[Article]:
+async def _read_articles(reader: FeedReader, source: str) -> list[Article]:
+    """A feed's articles, from a URL (as the poller reads it) or from a file."""
+    if "://" in source:
+        return list((await reader.read(source)).articles)
     path = Path(source)
-    if "://" not in source:
-        try:
-            body = await asyncio.to_thread(path.read_bytes)
-        except OSError as exc:
-            raise FeedError(f"cannot read {source}: {exc.strerror}", url=source) from exc
-        uri = await asyncio.to_thread(lambda: path.resolve().as_uri())
-        parsed = await asyncio.to_thread(parse_feed, body, {}, feed_url=uri)
-        return list(parsed.articles)
-    result = await fetcher.fetch(source, etag=None, last_modified=None, previous_body_hash=None)
-    if result.body is None:
-        return []
-    parsed = await asyncio.to_thread(
-        parse_feed, result.body, result.headers, feed_url=result.final_url
-    )
+    try:
+        body = await asyncio.to_thread(path.read_bytes)
+    except OSError as exc:
+        raise FeedError(f"cannot read {source}: {exc.strerror}", url=source) from exc
+    uri = await asyncio.to_thread(lambda: path.resolve().as_uri())
+    parsed, _ = await reader.parse_body(body, {}, uri)
     return list(parsed.articles)
 
 
@@ -329,8 +319,8 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         if not args.no_check:
             with Progress(1, "checking") as progress:
                 progress.begin(args.url)
-                async with open_fetcher(settings) as fetcher:
-                    articles = await _read_articles(fetcher, args.url)
+                async with open_reader(settings) as reader:
+                    articles = await _read_articles(reader, args.url)
             print(f"{args.url}: a feed with {len(articles)} items")
         _, created = await storage.feeds.add(args.url, utc_now())
         print(f"added {args.url}" if created else f"{args.url} is already watched")

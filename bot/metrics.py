@@ -36,6 +36,7 @@ from prometheus_client.exposition import choose_encoder
 from bot import __version__
 from bot.runtime import HEARTBEAT_GATEWAY, HEARTBEAT_POLL, utc_now
 from handlers.domain import DeliveryJob, DeliveryKind, LaunchStatus
+from handlers.errors import ParseTimeoutError
 from handlers.pipeline import PollReport
 from handlers.ports import PublishOutcome, PublishResult
 from storage import Storage
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 HEALTH_MAX_AGE = 120.0
 
 POLL_OUTCOMES = ("ok", "seeded", "not_modified", "unchanged", "error", "disabled")
+PARSE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENCY_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
 Clock = Callable[[], datetime]
@@ -87,6 +89,17 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=reg,
         )
+        self.parse_seconds = Histogram(
+            "launchwatch_parse_seconds",
+            "Time to parse one downloaded feed body (in a parser worker).",
+            buckets=PARSE_BUCKETS,
+            registry=reg,
+        )
+        self.parses_stopped = Counter(
+            "launchwatch_parses_stopped",
+            "Feed parses stopped for running past LAUNCHWATCH_PARSE_TIMEOUT.",
+            registry=reg,
+        )
         self.outbox_pending = Gauge(
             "launchwatch_outbox_pending", "Delivery jobs waiting in the outbox.", registry=reg
         )
@@ -111,6 +124,10 @@ class Metrics:
         self.polls.labels(outcome=str(report.status)).inc()
         if report.status in ("error", "disabled"):
             self.feed_errors.labels(kind=report.error_kind or "unknown").inc()
+        if report.parse_seconds is not None:
+            self.parse_seconds.observe(report.parse_seconds)
+        if report.error_kind == ParseTimeoutError.__name__:
+            self.parses_stopped.inc()
         if report.new:
             self.articles_new.inc(report.new)
         for status in report.statuses:

@@ -9,13 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
-import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,12 +23,12 @@ from bot import __version__
 from bot.logsetup import PollCycleLog
 from bot.settings import Settings
 from handlers.delivery import DeliveryWorker
-from handlers.errors import ParseError
 from handlers.fetcher import FeedFetcher, FetchLimits
 from handlers.matcher import LaunchMatcher, default_matcher
-from handlers.parser import ParsedFeed, parse_feed
+from handlers.parserpool import ParserPool
 from handlers.pipeline import Pipeline, PipelineConfig, PollReport
 from handlers.ports import Publisher
+from handlers.reader import FeedReader
 from storage import Storage
 
 if TYPE_CHECKING:
@@ -49,127 +44,6 @@ SHUTDOWN_GRACE = 6.0
 def utc_now() -> datetime:
     """The wall clock, in UTC."""
     return datetime.now(UTC)
-
-
-async def parse_in_thread(
-    body: bytes, headers: Mapping[str, str], url: str, feed_id: int | None
-) -> ParsedFeed:
-    """Parse off the event loop, so a big feed never stalls the gateway heartbeat."""
-    return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
-
-
-ParseFunction = Callable[..., ParsedFeed]
-"""``parse_feed``'s signature: ``(body, headers, *, feed_url, feed_id) -> ParsedFeed``."""
-
-
-@dataclass(frozen=True, slots=True)
-class _ParseFailure:
-    # A ParseError's keyword-only context does not survive pickling, so it travels back
-    # from a worker as its message.
-    message: str
-
-
-def _parse_job(
-    parse: ParseFunction,
-    body: bytes,
-    headers: dict[str, str],
-    url: str,
-    feed_id: int | None,
-) -> ParsedFeed | _ParseFailure:
-    try:
-        return parse(body, headers, feed_url=url, feed_id=feed_id)
-    except ParseError as exc:
-        return _ParseFailure(str(exc))
-
-
-def _watch_parent(parent: int) -> None:
-    """Worker initializer: exit when the bot is gone, even after a SIGKILL."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def default_parser_workers() -> int:
-    """One parser process per CPU this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-class ParserPool:
-    """Parses feed bodies in worker processes, so parsing uses every core, never the loop.
-
-    feedparser is pure Python: in a thread it holds the GIL and slows the event loop, and
-    one process can parse on one core only. Bytes go in and :class:`ParsedFeed` values
-    (frozen dataclasses) come back. ``workers=0`` parses in a thread instead (tests,
-    single-core hosts). A worker that dies (killed for memory, say) is replaced; the feeds
-    it took down with it fail with a ParseError and are retried at their next poll.
-    """
-
-    def __init__(self, workers: int | None = None, *, parse: ParseFunction = parse_feed) -> None:
-        self.workers = default_parser_workers() if workers is None else workers
-        self._parse = parse
-        self._executor = self._start() if self.workers > 0 else None
-
-    def _start(self) -> ProcessPoolExecutor:
-        # Workers start with the first parses, not here, so a bot (or a test) that never
-        # parses never pays for them. spawn, not fork: the bot has threads by now.
-        return ProcessPoolExecutor(
-            self.workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_watch_parent,
-            initargs=(os.getpid(),),
-        )
-
-    @classmethod
-    @asynccontextmanager
-    async def open(
-        cls, workers: int | None = None, *, parse: ParseFunction = parse_feed
-    ) -> AsyncIterator[ParserPool]:
-        """A pool, shut down (workers stopped) on exit."""
-        pool = cls(workers, parse=parse)
-        try:
-            yield pool
-        finally:
-            await pool.close()
-
-    async def close(self) -> None:
-        """Stop the workers; parses still queued are cancelled."""
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-
-    async def parse(
-        self, body: bytes, headers: Mapping[str, str], url: str, feed_id: int | None
-    ) -> ParsedFeed:
-        """Parse one body off the event loop (the pipeline's ``parse`` port)."""
-        executor = self._executor
-        if executor is None:
-            return await asyncio.to_thread(
-                self._parse, body, headers, feed_url=url, feed_id=feed_id
-            )
-        loop = asyncio.get_running_loop()
-        try:
-            outcome = await loop.run_in_executor(
-                executor, _parse_job, self._parse, body, dict(headers), url, feed_id
-            )
-        except BrokenProcessPool:
-            self._replace(executor)
-            raise ParseError(
-                f"feed {url} could not be parsed: the parser process died", url=url
-            ) from None
-        if isinstance(outcome, _ParseFailure):
-            raise ParseError(outcome.message, url=url)
-        return outcome
-
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
-        if self._executor is not broken:
-            return  # another parse already replaced it
-        log.error("a feed parser process died; starting new ones")
-        broken.shutdown(wait=False, cancel_futures=True)
-        self._executor = self._start()
 
 
 @asynccontextmanager
@@ -192,6 +66,18 @@ async def open_fetcher(
         yield fetcher
 
 
+@asynccontextmanager
+async def open_reader(
+    settings: Settings, *, resolver: AbstractResolver | None = None
+) -> AsyncIterator[FeedReader]:
+    """Fetch, parse and match as the poller does, without a database (scan, feeds add)."""
+    async with (
+        open_fetcher(settings, resolver=resolver) as fetcher,
+        ParserPool.open(budget=settings.parse_timeout) as parser,
+    ):
+        yield FeedReader(fetcher, parser.parse, default_matcher())
+
+
 @dataclass
 class Core:
     """Everything the service needs apart from a publisher."""
@@ -201,8 +87,14 @@ class Core:
     fetcher: FeedFetcher
     matcher: LaunchMatcher
     pipeline: Pipeline
+    parser: ParserPool
     started_at: float = field(default_factory=time.monotonic)
     metrics: Metrics | None = None
+
+    @property
+    def reader(self) -> FeedReader:
+        """Fetch, parse (in the pool, within the budget) and match: what the poller does."""
+        return self.pipeline.reader
 
 
 @asynccontextmanager
@@ -223,7 +115,7 @@ async def open_core(
     async with (
         Storage.open(settings.db) as storage,
         open_fetcher(settings, resolver=resolver) as fetcher,
-        ParserPool.open(parser_workers) as parser,
+        ParserPool.open(parser_workers, budget=settings.parse_timeout) as parser,
     ):
         if sync_default_feeds:
             await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
@@ -252,7 +144,7 @@ async def open_core(
             on_report=report,
         )
         try:
-            yield Core(settings, storage, fetcher, matcher, pipeline, metrics=metrics)
+            yield Core(settings, storage, fetcher, matcher, pipeline, parser, metrics=metrics)
         finally:
             cycle_log.flush()
 

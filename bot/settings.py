@@ -11,6 +11,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.errors import ConfigError
+from handlers.parserpool import DEFAULT_PARSE_BUDGET
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 
@@ -46,6 +47,9 @@ class Settings(BaseSettings):
     recent_hours: float = Field(default=72.0, gt=0, alias="LAUNCHWATCH_RECENT_HOURS")
     max_feed_bytes: int = Field(default=5_000_000, ge=10_000, alias="LAUNCHWATCH_MAX_FEED_BYTES")
     fetch_timeout: float = Field(default=20.0, gt=0, le=300, alias="LAUNCHWATCH_FETCH_TIMEOUT")
+    parse_timeout: float = Field(
+        default=DEFAULT_PARSE_BUDGET, gt=0, le=300, alias="LAUNCHWATCH_PARSE_TIMEOUT"
+    )
     max_concurrent_polls: int = Field(default=32, ge=1, le=1000, alias="LAUNCHWATCH_CONCURRENCY")
     retention_days: int = Field(default=90, ge=7, alias="LAUNCHWATCH_RETENTION_DAYS")
     dev_guild: int | None = Field(default=None, alias="LAUNCHWATCH_DEV_GUILD")

@@ -34,6 +34,7 @@ __all__ = [
     "HTTPStatusError",
     "LaunchWatchError",
     "ParseError",
+    "ParseTimeoutError",
     "ResponseTooLargeError",
     "StorageError",
     "TooManyRedirectsError",
@@ -125,6 +126,14 @@ class HTTPStatusError(FetchError):
 
 class ParseError(FeedError):
     """The body is not an RSS or Atom feed, or cannot be parsed at all."""
+
+
+class ParseTimeoutError(ParseError):
+    """Parsing the body took longer than the parse budget; ``seconds`` is the budget."""
+
+    def __init__(self, message: str, *, url: str, seconds: float) -> None:
+        super().__init__(message, url=url)
+        self.seconds = seconds
 
 
 class StorageError(LaunchWatchError):

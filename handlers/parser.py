@@ -23,6 +23,9 @@ Choices worth knowing:
   removing the declarations makes XXE and "billion laughs" harmless whatever
   expat the interpreter was built with. Feeds relying on custom entities then
   show them as literal ``&name;`` text, a fair price.
+* Markup whose parsing cost grows faster than its size (thousands of attributes on
+  one element, of namespaces, of nesting levels) is refused before parsing, see
+  :mod:`handlers.feedshape`.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ import feedparser
 
 from handlers.domain import Article
 from handlers.errors import ParseError
+from handlers.feedshape import check_shape
 
 __all__ = [
     "MAX_ENTRIES",
@@ -436,6 +440,7 @@ def parse_feed(
     body, thinned = _thin_items(body, max_entries)
     if thinned:
         log.info("feed %s has too many items; skipped %d in the middle", feed_url, thinned)
+    check_shape(body, feed_url)  # refuses markup whose parsing would blow up
     try:
         # A BytesIO, not bytes: feedparser treats bytes that name an existing
         # file as a path and would read that file.

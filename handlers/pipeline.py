@@ -14,31 +14,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from handlers.crashpoints import crash_point
-from handlers.domain import Article, Feed, LaunchMention, LaunchStatus
+from handlers.domain import Article, Feed, LaunchStatus
 from handlers.errors import FeedError, HTTPStatusError
 from handlers.events import resolve
-from handlers.fetcher import Fetcher, FetchResult, FetchStatus
+from handlers.fetcher import Fetcher, FetchResult
 from handlers.parser import ParsedFeed
 from handlers.ports import FeedFailure, FeedStore, FeedSuccess, IngestStore
+from handlers.reader import FeedReader, Matcher, ParseFn
 from handlers.schedule_math import compute_backoff, next_poll_delay
 
 log = logging.getLogger(__name__)
-
-ParseFn = Callable[[bytes, Mapping[str, str], str, int | None], Awaitable[ParsedFeed]]
-
-
-class Matcher(Protocol):
-    """Reads one article and says which launch it is about, if any."""
-
-    def match_article(self, article: Article) -> LaunchMention | None:
-        """A launch mention, or None for anything that is not a launch story."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +59,7 @@ class PollReport:
     error: str | None = None
     error_kind: str | None = None
     statuses: tuple[LaunchStatus, ...] = ()
+    parse_seconds: float | None = None  # None: nothing was parsed
 
 
 @dataclass(slots=True)
@@ -94,9 +85,7 @@ class Pipeline:
     ) -> None:
         self._feeds = feeds
         self._store = store
-        self._fetcher = fetcher
-        self._parse = parse
-        self._matcher = matcher
+        self.reader = FeedReader(fetcher, parse, matcher)
         self.config = config or PipelineConfig()
         self._rng = rng or random.Random()
         self._on_deliveries = on_deliveries
@@ -226,20 +215,21 @@ class Pipeline:
     async def poll_feed(self, feed: Feed, now: datetime) -> PollReport:
         """Fetch, parse and ingest one feed; failures are recorded, not raised."""
         try:
-            result = await self._fetcher.fetch(
+            read = await self.reader.read(
                 feed.url,
+                feed_id=feed.id,
                 etag=feed.etag,
                 last_modified=feed.last_modified,
                 previous_body_hash=feed.body_hash if feed.seeded else None,
             )
-            if result.status is not FetchStatus.OK or result.body is None:
-                self._unchanged.pending[feed.id] = (now, self._next_poll(now, result))
-                return PollReport(feed.id, feed.url, result.status)
-            parsed = await self._parse(result.body, result.headers, result.final_url, feed.id)
+            if read.parsed is None:
+                self._unchanged.pending[feed.id] = (now, self._next_poll(now, read.fetched))
+                return PollReport(feed.id, feed.url, read.fetched.status)
             crash_point("poll.fetched")
         except FeedError as exc:
             return await self._record_failure(feed, now, exc)
-        return await self._ingest(feed, now, result, parsed)
+        report = await self._ingest(feed, now, read.fetched, read.parsed)
+        return replace(report, parse_seconds=read.parse_seconds)
 
     def _next_poll(self, now: datetime, result: FetchResult | None) -> datetime:
         delay = next_poll_delay(
@@ -298,7 +288,7 @@ class Pipeline:
                 else [a for k, a in articles.items() if k in new_keys and self._is_recent(a, now)]
             )
             for article in sorted(fresh, key=lambda a: a.published or now):
-                mention = self._matcher.match_article(article)
+                mention = self.reader.matcher.match_article(article)
                 if mention is None:
                     continue
                 statuses.append(mention.status)

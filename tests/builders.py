@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 from typing import Any
 
 from handlers.domain import Article, LaunchMention, LaunchStatus
+from handlers.parser import ParsedFeed, parse_feed
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -55,9 +57,13 @@ def mention(
     )
 
 
+async def parse_in_thread(body: bytes, headers: Any, url: str, feed_id: int | None) -> ParsedFeed:
+    """The production parser in a thread: the pipeline's parse port without worker processes."""
+    return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
+
+
 def real_pipeline(store: Any, fetcher: Any, config: Any = None, *, seed: int = 0) -> Any:
     """The production pipeline over a real store and fetcher, with a seeded jitter."""
-    from bot.runtime import parse_in_thread
     from handlers.matcher import default_matcher
     from handlers.pipeline import Pipeline
 

@@ -84,6 +84,26 @@ def test_poll_reports_count_outcomes_errors_articles_and_stories():
     assert _value(metrics, "launchwatch_launch_stories_total", status="failed") == 0
 
 
+def test_parse_times_and_stopped_parses_are_measured():
+    metrics = Metrics()
+    metrics.observe_poll(PollReport(1, "https://a.example/feed", "ok", parse_seconds=0.2))
+    metrics.observe_poll(PollReport(2, "https://b.example/feed", "ok", parse_seconds=3.0))
+    metrics.observe_poll(PollReport(3, "https://c.example/feed", "not_modified"))
+    metrics.observe_poll(
+        PollReport(
+            4,
+            "https://d.example/feed",
+            "error",
+            error="feed https://d.example/feed took longer than 15 s to parse",
+            error_kind="ParseTimeoutError",
+        )
+    )
+    assert _value(metrics, "launchwatch_parse_seconds_count") == 2
+    assert _value(metrics, "launchwatch_parse_seconds_sum") == 3.2
+    assert _value(metrics, "launchwatch_parse_seconds_bucket", le="0.25") == 1
+    assert _value(metrics, "launchwatch_parses_stopped_total") == 1
+
+
 def test_deliveries_count_by_outcome_and_time_only_sent_ones():
     now = T0 + timedelta(seconds=42)
     metrics = Metrics(clock=lambda: now)

@@ -17,7 +17,7 @@ from discord.ext import commands
 
 from bot.cogs import UserError, defer, respond, utc_now
 from bot.embeds import discord_time, list_line, pack_lines, safe_text, safe_url, truncate
-from handlers.domain import Article, Feed, FeedState, LaunchMention
+from handlers.domain import Article, Feed, FeedState
 from handlers.errors import BlockedAddressError, LaunchWatchError
 from handlers.netguard import check_url
 
@@ -41,13 +41,15 @@ def shown_url(url: str) -> str:
     return f"<{safe}>" if safe else f"`{truncate(safe_text(url), 200)}`"
 
 
-def feed_line(feed: Feed) -> str:
-    """One line of /feeds list with the feed's health."""
+def feed_line(feed: Feed, parse_seconds: float | None = None) -> str:
+    """One line of /feeds list with the feed's health (and its last parse time, if known)."""
     line = f"{_STATE_ICON[feed.state]} {shown_url(feed.url)}"
     if feed.title:
         line += f" — {truncate(safe_text(feed.title), 80)}"
     if feed.last_success_at:
         line += f" · last read {discord_time(feed.last_success_at, 'R')}"
+    if parse_seconds is not None:
+        line += f" · parsed in {parse_seconds:.2f} s"
     problem = feed.disabled_reason or (feed.last_error if feed.consecutive_failures else None)
     if problem:
         line += f"\n  {feed.state.value}: {truncate(safe_text(problem), 300)}"
@@ -99,7 +101,8 @@ class FeedsCog(commands.Cog):
             title=f"This server's feeds ({len(feeds)}/{limit})", colour=discord.Colour(0x3B82F6)
         )
         if feeds:
-            lines = [feed_line(f) for f in feeds]
+            parse_times = self.bot.core.parser.stats.per_feed_seconds
+            lines = [feed_line(f, parse_times.get(f.id)) for f in feeds]
             embed.description = pack_lines(lines, limit=4096, max_chunks=1)[0]
         else:
             embed.description = (
@@ -211,25 +214,15 @@ class FeedsCog(commands.Cog):
         await respond(interaction, embed=self._scan_embed(checked, title, articles))
 
     async def _read(self, url: str) -> tuple[str, list[Article]]:
-        from bot.runtime import parse_in_thread
-
-        result = await self.bot.core.fetcher.fetch(
-            url, etag=None, last_modified=None, previous_body_hash=None
-        )
-        if result.body is None:
-            return "", []
-        parsed = await parse_in_thread(result.body, result.headers, result.final_url, None)
-        return parsed.title, list(parsed.articles)
+        # The poller's own path: the same guard, parser pool and parse budget.
+        read = await self.bot.core.reader.read(url)
+        title = read.parsed.title if read.parsed is not None else ""
+        return title, list(read.articles)
 
     def _scan_embed(self, url: str, title: str, articles: list[Article]) -> discord.Embed:
         from handlers.grouping import group_mentions
 
-        matcher = self.bot.core.matcher
-        pairs: list[tuple[Article, LaunchMention]] = []
-        for article in articles:
-            mention = matcher.match_article(article)
-            if mention is not None:
-                pairs.append((article, mention))
+        pairs = self.bot.core.reader.launch_stories(articles)
         events = group_mentions(pairs, utc_now())
         embed = discord.Embed(
             title=truncate(f"Feed test: {safe_text(title) or 'untitled feed'}", 256),

@@ -77,6 +77,17 @@ class StatusCog(commands.Cog):
             name="Gateway latency",
             value="n/a" if not math.isfinite(latency) else f"{latency * 1000:.0f} ms",
         )
+        parser = core.parser
+        stats = parser.stats
+        average = stats.seconds / max(1, stats.parsed + stats.failed + stats.stopped)
+        embed.add_field(
+            name="Feed parsing",
+            value=(
+                f"{stats.parsed} parsed · avg {average:.2f} s · slowest {stats.slowest:.2f} s"
+                f" · {stats.stopped} stopped at the {parser.budget:g} s budget"
+            ),
+            inline=False,
+        )
         invalid = self.bot.pacer.invalid.count()
         embed.add_field(name="Rejected requests (10 min)", value=str(invalid))
         embed.set_footer(text=f"LaunchWatch {__version__} · discord.py {discord.__version__}")

@@ -423,7 +423,7 @@ async def test_feeds_need_manage_server(fake, bot, world):
 @pytest.mark.parametrize(
     "settings_env", [{"LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS": True}], indirect=True
 )
-async def test_feeds_test_defers_and_shows_what_it_would_post(fake, bot, world):
+async def test_feeds_test_defers_and_shows_what_it_would_post(fake, bot, core, world):
     now = utc_now()
     items = [
         Item("s1", SOYUZ_LAUNCHED, "Two Roscosmos cosmonauts and a NASA astronaut.", now),
@@ -438,8 +438,10 @@ async def test_feeds_test_defers_and_shows_what_it_would_post(fake, bot, world):
     async with FeedServer() as server:
         server.route("/feed", body=rss(items, title="Orbit News"))
         server.route("/broken", status=500)
+        parsed = core.parser.stats.parsed
         result, final = await invoke(fake, world, "feeds test", {"url": server.url("/feed")})
         assert result.callback_type == 5  # deferred: it fetches
+        assert core.parser.stats.parsed == parsed + 1  # the poller's parser pool and budget
         text = final_text(final)
         assert "3 articles, 2 launch stories, 1 launch events" in text
         assert "Soyuz MS-29" in text
@@ -457,6 +459,7 @@ async def test_status_shows_health_and_never_the_token(fake, bot, core, world):
     assert fields["Feeds"].startswith("1 OK")
     assert fields["Subscriptions"] == "1 active"
     assert fields["Pending deliveries"] == "0"
+    assert fields["Feed parsing"].endswith("0 stopped at the 15 s budget")
     assert "LaunchWatch" in final.embeds[0]["footer"]["text"]
     everything = json.dumps([r.response for r in fake.requests])
     assert fake.token not in everything and bot.http.token not in final_text(final)

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.runtime import ParserPool
-from handlers.errors import ParseError
+from handlers.errors import ParseError, ParseTimeoutError
 from handlers.parser import ParsedFeed, parse_feed
+from handlers.parserpool import ParserPool
 from tests.feedgen import Item, rss
 
 FEED = rss(
@@ -30,6 +30,7 @@ FEED = rss(
 )  # fmt: skip
 URL = "https://news.example/feed.xml"
 CRASH = b"crash the worker"
+FOREVER = b"parse forever"
 
 
 def parse_noting_pid(
@@ -38,6 +39,9 @@ def parse_noting_pid(
     """parse_feed, with the id of the process that ran it as the feed title."""
     if body == CRASH:
         os._exit(1)  # what the OOM killer does to a worker
+    if body == FOREVER:
+        while True:  # a parse that never ends (pure CPU, like a quadratic blow-up)
+            pass
     if body.startswith(b"meet "):
         # Wait until another parse has arrived in the same folder: only two workers running
         # side by side can both get past this. One alone gives up after a minute.
@@ -96,3 +100,58 @@ async def test_zero_workers_parse_in_a_thread_of_this_process() -> None:
     async with ParserPool.open(0, parse=parse_noting_pid) as pool:
         parsed = await pool.parse(FEED, {}, URL, None)
     assert int(parsed.title) == os.getpid()
+
+
+async def test_a_parse_past_the_budget_is_stopped_and_its_worker_replaced() -> None:
+    async with ParserPool.open(1, parse=parse_noting_pid, budget=3) as pool:
+        first = await pool.parse(FEED, {}, URL, None)
+        with pytest.raises(ParseTimeoutError) as caught:
+            await pool.parse(FOREVER, {}, URL, None)
+        assert str(caught.value) == f"feed {URL} took longer than 3 s to parse"
+        assert caught.value.url == URL and caught.value.seconds == 3
+        after = await pool.parse(FEED, {}, URL, None)  # a new worker took over
+        assert pool.stats.stopped == 1 and pool.stats.parsed == 2
+    assert int(after.title) != int(first.title)
+    assert not _alive(int(first.title)), "the stopped worker was killed"
+
+
+async def test_a_stopped_parse_holds_up_no_other_feed() -> None:
+    # Two workers: while one is stuck on a hostile feed, the other parses everything else.
+    async with ParserPool.open(2, parse=parse_noting_pid, budget=60) as pool:
+        stuck = asyncio.create_task(pool.parse(FOREVER, {}, URL, None))
+        for _ in range(5):
+            assert (await pool.parse(FEED, {}, URL, None)).articles
+        assert not stuck.done()
+        stuck.cancel()  # a cancelled wait (shutdown) kills the stuck worker too
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        assert (await pool.parse(FEED, {}, URL, None)).articles
+
+
+async def test_the_pool_never_uses_the_loops_default_executor() -> None:
+    """DNS (aiohttp's threaded resolver) runs there; parses must never hold it up."""
+    loop = asyncio.get_running_loop()
+    used: list[object] = []
+    real = loop.run_in_executor
+
+    def spy(executor, func, *args):  # type: ignore[no-untyped-def]
+        if executor is None:
+            used.append(func)
+        return real(executor, func, *args)
+
+    loop.run_in_executor = spy  # type: ignore[method-assign]
+    try:
+        for workers in (0, 1):
+            async with ParserPool.open(workers) as pool:
+                await pool.parse(FEED, {}, URL, None)
+    finally:
+        del loop.run_in_executor
+    assert used == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

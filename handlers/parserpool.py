@@ -27,6 +27,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -92,15 +93,20 @@ def _watch_parent(parent: int) -> None:
 
 
 def _serve(conn: Connection, parse: ParseFunction, parent: int) -> None:
-    """A worker process: parse one job at a time until the pool hangs up."""
+    """A worker process: parse one job at a time until the pool hangs up.
+
+    The bot stops its workers itself, so Ctrl-C in a terminal (sent to the whole process
+    group) is left to it; a bot that is gone (killed) just ends the worker, quietly.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _watch_parent(parent)
-    conn.send(_READY)  # imports are done: from now on a job's time is parsing time
-    while True:
-        try:
+    try:
+        conn.send(_READY)  # imports are done: from now on a job's time is parsing time
+        while True:
             body, headers, url, feed_id = conn.recv()
-        except (EOFError, OSError):
-            return
-        conn.send(_parse_job(parse, body, headers, url, feed_id))
+            conn.send(_parse_job(parse, body, headers, url, feed_id))
+    except (EOFError, OSError):  # the pool hung up or died (OSError: a broken pipe)
+        return
 
 
 _READY = "ready"

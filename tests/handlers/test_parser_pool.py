@@ -7,6 +7,7 @@ Parse functions handed to the pool run in another process, so they live at modul
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import time
 from dataclasses import replace
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from handlers import parserpool
 from handlers.errors import ParseError, ParseTimeoutError
 from handlers.parser import ParsedFeed, parse_feed
 from handlers.parserpool import ParserPool
@@ -155,3 +157,33 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def parse_until_told(
+    body: bytes, headers: Any, *, feed_url: str, feed_id: int | None
+) -> ParsedFeed:
+    """Say it started, then finish only once the test has hung up on the worker."""
+    folder = Path(body.decode())
+    (folder / "started").touch()
+    while not (folder / "hung-up").exists():
+        time.sleep(0.01)
+    return parse_feed(FEED, headers, feed_url=feed_url, feed_id=feed_id)
+
+
+def test_a_worker_whose_bot_is_gone_ends_quietly(tmp_path: Path, capfd) -> None:
+    """The bot killed (kill -9) mid-parse: the worker's answer has nowhere to go, and it
+    must end without a traceback in the bot's log."""
+    ctx = multiprocessing.get_context("spawn")
+    conn, child = ctx.Pipe()
+    worker = ctx.Process(target=parserpool._serve, args=(child, parse_until_told, os.getpid()))
+    worker.start()
+    child.close()
+    assert conn.recv() == parserpool._READY
+    conn.send((str(tmp_path).encode(), {}, URL, None))
+    while not (tmp_path / "started").exists():
+        time.sleep(0.01)
+    conn.close()  # the bot is gone
+    (tmp_path / "hung-up").touch()
+    worker.join(60)
+    assert worker.exitcode == 0
+    assert "Traceback" not in capfd.readouterr().err

@@ -37,10 +37,11 @@ from handlers.domain import Article, LaunchEvent, LaunchMention
 from handlers.errors import FeedError, LaunchWatchError
 from handlers.grouping import group_mentions
 from handlers.matcher import default_matcher
-from handlers.netguard import check_url
+from handlers.netguard import canonical_feed_url, check_url
 from handlers.reader import FeedReader
 from handlers.summary import render_event_text
 from storage import Storage
+from storage.feeds import OperatorRemoval
 
 log = logging.getLogger("launchwatch")
 
@@ -309,28 +310,43 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         if args.feeds_command == "list":
             await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
             for feed in await storage.feeds.list_feeds():
-                print(_feed_line(feed))
+                print(_feed_line(feed, await storage.feeds.followers(feed.id)))
             return 0
+        url = canonical_feed_url(args.url)
         if args.feeds_command == "remove":
-            removed = await storage.feeds.remove(args.url)
-            print(f"removed {args.url}" if removed else f"no global feed {args.url}")
-            return 0 if removed else 1
-        check_url(args.url, allow_private=settings.allow_private_networks)
+            outcome = await storage.feeds.remove_by_operator(url, utc_now())
+            print(_REMOVAL_TEXT[outcome].format(url=url))
+            return 1 if outcome is OperatorRemoval.NOT_FOUND else 0
+        url = check_url(url, allow_private=settings.allow_private_networks)
         if not args.no_check:
             with Progress(1, "checking") as progress:
-                progress.begin(args.url)
+                progress.begin(url)
                 async with open_reader(settings) as reader:
-                    articles = await _read_articles(reader, args.url)
-            print(f"{args.url}: a feed with {len(articles)} items")
-        _, created = await storage.feeds.add(args.url, utc_now())
-        print(f"added {args.url}" if created else f"{args.url} is already watched")
+                    articles = await _read_articles(reader, url)
+            print(f"{url}: a feed with {len(articles)} items")
+        feed, created = await storage.feeds.add(url, utc_now())
+        print(f"added {url}" if created else f"{url} is already watched (enabled: {feed.enabled})")
         return 0
 
 
-def _feed_line(feed: Any) -> str:
+_REMOVAL_TEXT = {
+    OperatorRemoval.DELETED: "removed {url}",
+    OperatorRemoval.DISABLED: (
+        "disabled {url}: it is one of the configured default feeds, so it is kept but no"
+        " longer polled (remove it from LAUNCHWATCH_FEEDS to drop it; `feeds add` enables it)"
+    ),
+    OperatorRemoval.HANDED_OVER: (
+        "{url} is no longer one of your feeds; servers that follow it keep it"
+    ),
+    OperatorRemoval.NOT_FOUND: "no built-in feed {url} (servers' own feeds are theirs to remove)",
+}
+
+
+def _feed_line(feed: Any, followers: int) -> str:
     last_ok = feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never"
     problem = feed.disabled_reason or feed.last_error or ""
-    return f"{feed.id:>4} {feed.state.value:9} last ok {last_ok:16} {feed.url}" + (
+    owner = "built-in" if feed.builtin else f"{followers} server{'s' * (followers != 1)}"
+    return f"{feed.id:>4} {feed.state.value:9} {owner:11} last ok {last_ok:16} {feed.url}" + (
         f"\n       {problem}" if problem else ""
     )
 

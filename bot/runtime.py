@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_POLL = "heartbeat.poll"
 HEARTBEAT_GATEWAY = "heartbeat.gateway"
 SHUTDOWN_GRACE = 6.0
+# A feed nobody follows any more is kept this long (unpolled), so a server that follows it
+# again soon keeps its seen items and gets no repeat of old news.
+ORPHAN_KEEP = timedelta(days=7)
 
 
 def utc_now() -> datetime:
@@ -195,8 +198,15 @@ class Service:
         """Forget old seen-article keys."""
         keep = timedelta(days=self.core.settings.retention_days)
         with self._job():
-            pruned = await self.core.storage.prune(utc_now(), keep_articles=keep)
-        log.info("pruned %d seen-article keys older than %s", pruned, keep)
+            now = utc_now()
+            pruned = await self.core.storage.prune(now, keep_articles=keep)
+            orphans = await self.core.storage.feeds.prune_orphans(now, ORPHAN_KEEP)
+        log.info(
+            "pruned %d seen-article keys older than %s and %d feeds nobody follows",
+            pruned,
+            keep,
+            orphans,
+        )
 
     def start(self) -> None:
         """Start the scheduler jobs and the delivery workers."""

@@ -140,7 +140,13 @@ class Feed:
     last_error: str | None = None
     disabled_reason: str | None = None
     seeded: bool = False
-    guild_id: int | None = None
+    builtin: bool = True  # the operator's (configured or added by hand), not a server's
+
+    @property
+    def scope(self) -> int:
+        """Where this feed's launch events live: 0, global, for a built-in feed; else the
+        feed's own scope (``-id``), which every server following it sees."""
+        return 0 if self.builtin else -self.id
 
     @property
     def state(self) -> FeedState:

@@ -326,11 +326,51 @@ def _blocked(
 
 
 def check_url(url: str, *, allow_private: bool = False) -> str:
-    """Pre-validate a feed URL (for ``feeds add``) and return it normalised.
+    """Pre-validate a feed URL (for ``feeds add``) and return it in canonical form.
 
     Raises BlockedAddressError with a one-line reason. No DNS lookup happens.
     """
-    return str(AddressGuard(allow_private).check_url(url))
+    return canonical_feed_url(str(AddressGuard(allow_private).check_url(url)))
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def canonical_feed_url(url: str) -> str:
+    """The one spelling of a feed URL under which it is compared and stored.
+
+    Surrounding whitespace, the fragment (never sent to the server), a default port,
+    the host's case and a trailing dot on the host do not make another feed; an empty
+    path is ``/``. The path and query are kept as they are: servers may tell them apart.
+    A string that is not a URL comes back stripped.
+    """
+    raw = url.strip()
+    try:
+        parsed = URL(raw)
+        scheme = parsed.scheme.lower()
+        host = (parsed.raw_host or "").rstrip(".").lower()
+        port = parsed.explicit_port
+    except (ValueError, TypeError):
+        return raw
+    if not scheme or not host:
+        return raw
+    if ":" in host:
+        host = f"[{host}]"  # IPv6, given encoded
+    try:
+        return str(
+            URL.build(
+                scheme=scheme,
+                user=parsed.raw_user,
+                password=parsed.raw_password,
+                host=host,
+                port=None if port == _DEFAULT_PORTS.get(scheme) else port,
+                path=parsed.raw_path or "/",
+                query_string=parsed.raw_query_string,
+                encoded=True,
+            )
+        )
+    except (ValueError, TypeError):
+        return raw
 
 
 class GuardedResolver(AbstractResolver):

@@ -275,7 +275,7 @@ class Pipeline:
     async def _ingest(
         self, feed: Feed, now: datetime, result: FetchResult, parsed: ParsedFeed
     ) -> PollReport:
-        scope = feed.guild_id or 0
+        scope = feed.scope
         seeding = not feed.seeded
         articles = {a.key: a for a in parsed.articles}
         created = updated = deliveries = 0
@@ -299,7 +299,9 @@ class Pipeline:
                 event = await tx.save_event(change, scope, feed.id, now)
                 created += change.is_new
                 updated += not change.is_new
-                deliveries += await tx.enqueue_deliveries(event, change, scope, now)
+                deliveries += await tx.enqueue_deliveries(
+                    event, change, scope, now, feed_id=feed.id
+                )
             await tx.record_success(
                 FeedSuccess(
                     feed_id=feed.id,

@@ -60,9 +60,16 @@ class IngestTransaction(Protocol):
         ...
 
     async def enqueue_deliveries(
-        self, event: LaunchEvent, change: EventChange, scope: int, now: datetime
+        self,
+        event: LaunchEvent,
+        change: EventChange,
+        scope: int,
+        now: datetime,
+        *,
+        feed_id: int | None = None,
     ) -> int:
-        """Write outbox rows for every subscription that should hear of the change."""
+        """Write outbox rows for every subscription that should hear of the change that
+        feed ``feed_id`` brought."""
         ...
 
     async def record_success(self, success: FeedSuccess) -> None:

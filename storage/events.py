@@ -170,14 +170,40 @@ class SqliteIngest:
         return _with_id(event, event_id)
 
     async def enqueue_deliveries(
-        self, event: LaunchEvent, change: EventChange, scope: int, now: datetime
+        self,
+        event: LaunchEvent,
+        change: EventChange,
+        scope: int,
+        now: datetime,
+        *,
+        feed_id: int | None = None,
     ) -> int:
-        """Post to new matches, edit stale messages, follow up on status changes that matter."""
+        """Post to new matches, edit stale messages, follow up on status changes that matter.
+
+        Who hears of a change brought by feed ``feed_id``: for a global event, every
+        server but those that muted that feed; for a feed's own event (scope -feed id),
+        the servers following it. A subscription that already has a post for the event
+        always gets its edits and follow-ups.
+        """
+        if scope == 0:
+            audience = (
+                "NOT EXISTS (SELECT 1 FROM feed_mutes m"
+                " WHERE m.guild_id = s.guild_id AND m.feed_id IS ?)"
+            )
+            param: int | None = feed_id
+        elif scope < 0:
+            audience = "s.guild_id IN (SELECT guild_id FROM feed_follows WHERE feed_id = ?)"
+            param = -scope
+        else:  # scoped to one server before feeds were shared
+            audience = "s.guild_id = ?"
+            param = scope
         subs = [
             subscription_from_row(r)
             for r in await self._conn.execute_fetchall(
-                "SELECT * FROM subscriptions WHERE state = 'active' AND (? = 0 OR guild_id = ?)",
-                (scope, scope),
+                f"SELECT s.* FROM subscriptions s WHERE s.state = 'active' AND ({audience}"
+                " OR s.id IN (SELECT subscription_id FROM outbox"
+                " WHERE event_id = ? AND kind = 'post'))",
+                (param, event.id),
             )
         ]
         posts = {
@@ -247,8 +273,8 @@ class SqliteEventStore:
             )
         else:
             rows = await self._db.fetchall(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ? AND scope IN (0, ?)",
-                (event_id, scope),
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ? AND {_VISIBLE}",
+                (event_id, scope, scope),
             )
         events = await load_events(self._db.conn, rows)
         return events[0] if events else None
@@ -273,9 +299,10 @@ class SqliteEventStore:
         scope: int = 0,
         upcoming_only: bool = False,
     ) -> list[LaunchEvent]:
-        """Events newest first, optionally filtered; ``scope`` adds a guild's own events."""
-        where = ["scope IN (0, ?)"]
-        params: list[object] = [scope]
+        """Events newest first, optionally filtered; ``scope`` (a server's id) adds the
+        events of the feeds that server follows."""
+        where = [_VISIBLE]
+        params: list[object] = [scope, scope]
         if upcoming_only:
             statuses = (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED)
         if statuses:
@@ -301,10 +328,10 @@ class SqliteEventStore:
         """Events whose vehicle or mission contains ``text``, most recently updated first."""
         pattern = f"%{_escape_like(text)}%"
         rows = await self._db.fetchall(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope IN (0, ?) AND"
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_VISIBLE} AND"
             " (COALESCE(vehicle, '') || ' | ' || COALESCE(mission, '')) LIKE ? ESCAPE '\\'"
             " ORDER BY updated DESC LIMIT ?",
-            (scope, pattern, limit),
+            (scope, scope, pattern, limit),
         )
         return await load_events(self._db.conn, rows)
 
@@ -312,6 +339,13 @@ class SqliteEventStore:
         """How many events are stored."""
         row = await self._db.fetchone("SELECT COUNT(*) FROM events")
         return int(row[0]) if row else 0
+
+
+# Events a server (parameters: its id, twice) may see: global ones, those of the feeds it
+# follows (scope -feed id), and those scoped to it before feeds were shared (scope = id).
+_VISIBLE = (
+    "(scope = 0 OR scope = ? OR -scope IN (SELECT feed_id FROM feed_follows WHERE guild_id = ?))"
+)
 
 
 def _escape_like(text: str) -> str:

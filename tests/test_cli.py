@@ -121,6 +121,14 @@ def test_feeds_add_list_remove_and_migrate(tmp_path):
         == 0
     )
     assert "other.example" not in _launchwatch(tmp_path, "feeds", "list", **env).stdout
+    # A configured default is disabled, not deleted, and stays so across restarts.
+    removed = _launchwatch(tmp_path, "feeds", "remove", " https://NEWS.example/feed#x", **env)
+    assert removed.returncode == 0
+    assert removed.stdout.startswith("disabled https://news.example/feed: it is one of the")
+    listing = _launchwatch(tmp_path, "feeds", "list", **env).stdout
+    assert "disabled" in listing and "disabled by the operator" in listing
+    unknown = _launchwatch(tmp_path, "feeds", "remove", "https://nowhere.example/rss", **env)
+    assert unknown.returncode == 1 and "no built-in feed" in unknown.stdout
     assert "up to date" in _launchwatch(tmp_path, "db", "migrate").stdout
 
 

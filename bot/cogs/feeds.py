@@ -7,7 +7,6 @@ each server may add at most ``LAUNCHWATCH_MAX_GUILD_FEEDS`` feeds.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from bot.cogs import UserError, defer, respond, utc_now
 from bot.embeds import discord_time, list_line, pack_lines, safe_text, safe_url, truncate
 from handlers.domain import Article, Feed, FeedState
 from handlers.errors import BlockedAddressError, LaunchWatchError
-from handlers.netguard import check_url
+from handlers.netguard import canonical_feed_url, check_url
 
 if TYPE_CHECKING:
     from bot.client import LaunchWatchBot
@@ -100,83 +99,121 @@ class FeedsCog(commands.Cog):
         embed = discord.Embed(
             title=f"This server's feeds ({len(feeds)}/{limit})", colour=discord.Colour(0x3B82F6)
         )
-        if feeds:
-            parse_times = self.bot.core.parser.stats.per_feed_seconds
-            lines = [feed_line(f, parse_times.get(f.id)) for f in feeds]
-            embed.description = pack_lines(lines, limit=4096, max_chunks=1)[0]
-        else:
-            embed.description = (
-                "This server has no extra feeds; LaunchWatch's default feeds "
+        muted = await self._store.muted(interaction.guild_id)
+        parse_times = self.bot.core.parser.stats.per_feed_seconds
+        lines = [feed_line(f, parse_times.get(f.id)) for f in feeds]
+        if not feeds:
+            lines.append(
+                "This server follows no extra feeds; LaunchWatch's built-in feeds "
                 "always apply. Add one with /feeds add."
             )
+        if muted:
+            lines.append("**Muted built-in feeds**")
+            lines.extend(f"🔇 {shown_url(f.url)}" for f in muted)
+        embed.description = pack_lines(lines, limit=4096, max_chunks=1)[0]
         await respond(interaction, embed=embed)
 
     # ------------------------------------------------------------------ add
 
     @feeds.command(
         name="add",
-        description="Watch another RSS/Atom feed for this server",
+        description="Follow another RSS/Atom feed in this server",
         extras={"ephemeral": True},
     )
     @app_commands.describe(url="The feed's address (https://…)")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def add(self, interaction: discord.Interaction, url: str) -> None:
-        """Add a feed owned by this server."""
+        """Follow a feed; other servers may follow the same one without knowing of each other."""
         assert interaction.guild_id is not None  # guild_only group
         checked = self._checked_url(url)
         limit = self.bot.settings.max_feeds_per_guild
         if limit == 0:
             raise UserError("Adding feeds is turned off on this LaunchWatch.")
+        known = await self._store.get_by_url(checked)
+        if known is not None and known.builtin:
+            raise UserError(
+                "That feed is one of LaunchWatch's built-in feeds: its launches already "
+                "reach this server."
+            )
         existing = await self._guild_feeds(interaction.guild_id)
         if len(existing) >= limit:
             raise UserError(
                 f"This server already has {len(existing)} feeds, the most allowed "
                 f"({limit}). Remove one with /feeds remove first."
             )
-        feed, created = await self._store.add(checked, utc_now(), guild_id=interaction.guild_id)
+        _, created = await self._store.add(checked, utc_now(), guild_id=interaction.guild_id)
         if not created:
-            raise UserError(self._why_not_added(feed, interaction.guild_id))
+            raise UserError("This server already follows that feed.")
         await respond(
             interaction,
-            f"✅ Added {shown_url(checked)}. LaunchWatch reads it shortly; the first read only "
-            "records what is already there, so alerts start with the next new launch story. "
-            "Try /feeds test to see what it would find.",
+            f"✅ Added {shown_url(checked)}. LaunchWatch reads it shortly; alerts start with "
+            "the next new launch story in it. Try /feeds test to see what it would find.",
         )
-
-    @staticmethod
-    def _why_not_added(feed: Feed, guild_id: int) -> str:
-        if feed.guild_id == guild_id:
-            return "This server already watches that feed."
-        if feed.guild_id is None:
-            return (
-                "That feed is one of LaunchWatch's default feeds: its launches already "
-                "reach this server."
-            )
-        return "That feed is already registered with LaunchWatch and can't be added here."
 
     # ------------------------------------------------------------------ remove
 
     @feeds.command(
         name="remove",
-        description="Stop watching one of this server's feeds",
+        description="Stop following one of this server's feeds",
         extras={"ephemeral": True},
     )
     @app_commands.describe(url="The feed's address, as /feeds list shows it")
     @app_commands.checks.has_permissions(manage_guild=True)
     async def remove(self, interaction: discord.Interaction, url: str) -> None:
-        """Remove a feed; only this server's own feeds can be removed."""
+        """Remove this server's link to a feed; other servers' links are untouched."""
         assert interaction.guild_id is not None  # guild_only group
-        candidates = [url.strip()]
-        with contextlib.suppress(LaunchWatchError):
-            candidates.append(check_url(url.strip(), allow_private=True))
-        for candidate in candidates:
-            if await self._store.remove(candidate, guild_id=interaction.guild_id):
-                await respond(interaction, f"🛑 Removed {shown_url(candidate)}.")
-                return
+        candidate = canonical_feed_url(url)
+        if await self._store.remove(candidate, guild_id=interaction.guild_id, now=utc_now()):
+            await respond(interaction, f"🛑 Removed {shown_url(candidate)}.")
+            return
+        known = await self._store.get_by_url(candidate)
+        if known is not None and known.builtin:
+            raise UserError(
+                "That is one of LaunchWatch's built-in feeds, which only its operator can "
+                "remove. /feeds mute stops its alerts in this server."
+            )
         raise UserError(
-            f"This server has no feed {shown_url(url.strip())}. "
+            f"This server does not follow {shown_url(candidate)}. "
             "/feeds list shows this server's feeds."
         )
+
+    # ------------------------------------------------------------------ mute
+
+    @feeds.command(
+        name="mute",
+        description="Stop alerts from one of LaunchWatch's built-in feeds in this server",
+        extras={"ephemeral": True},
+    )
+    @app_commands.describe(url="The built-in feed's address")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def mute(self, interaction: discord.Interaction, url: str) -> None:
+        """Mute a built-in feed for this server only."""
+        assert interaction.guild_id is not None  # guild_only group
+        candidate = canonical_feed_url(url)
+        if not await self._store.mute(candidate, guild_id=interaction.guild_id, now=utc_now()):
+            raise UserError(
+                f"{shown_url(candidate)} is not one of LaunchWatch's built-in feeds. "
+                "/feeds remove stops one of this server's own feeds."
+            )
+        await respond(
+            interaction,
+            f"🔇 Muted {shown_url(candidate)} in this server. /feeds unmute brings it back.",
+        )
+
+    @feeds.command(
+        name="unmute",
+        description="Hear a muted built-in feed again in this server",
+        extras={"ephemeral": True},
+    )
+    @app_commands.describe(url="The muted feed's address, as /feeds list shows it")
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def unmute(self, interaction: discord.Interaction, url: str) -> None:
+        """Unmute a built-in feed for this server."""
+        assert interaction.guild_id is not None  # guild_only group
+        candidate = canonical_feed_url(url)
+        if not await self._store.unmute(candidate, guild_id=interaction.guild_id):
+            raise UserError(f"This server has not muted {shown_url(candidate)}.")
+        await respond(interaction, f"🔊 {shown_url(candidate)} is heard again in this server.")
 
     @remove.autocomplete("url")
     async def _remove_autocomplete(

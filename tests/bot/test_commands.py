@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 
 from bot.client import COMMANDS_HASH, LaunchWatchBot
-from bot.runtime import utc_now
+from bot.runtime import ORPHAN_KEEP, utc_now
 from handlers.domain import LaunchStatus, SubscriptionState
 from tests.bot.conftest import (
     READY_FAST,
+    World,
     build_world,
     final_text,
     invoke,
@@ -363,16 +364,20 @@ async def test_feeds_add_list_remove(fake, bot, core, world):
     url = "https://feeds.example/space.xml"
     _, final = await invoke(fake, world, "feeds add", {"url": url})
     assert "Added" in final_text(final) and final.ephemeral
-    feed = await core.storage.feeds.get_by_url(url)
-    assert feed.guild_id == world.guild.id
+    followed = await core.storage.feeds.list_feeds(guild_id=world.guild.id, everything=False)
+    assert [f.url for f in followed] == [url]
     _, final = await invoke(fake, world, "feeds add", {"url": url})
-    assert "already watches" in final_text(final)
+    assert "already follows" in final_text(final)
     _, final = await invoke(fake, world, "feeds add", {"url": "https://feeds.example/rss"})
-    assert "default feeds" in final_text(final)
+    assert "built-in feeds" in final_text(final)
     _, final = await invoke(fake, world, "feeds list")
     assert url in final_text(final) and "feeds.example/rss" not in final_text(final)
     _, final = await invoke(fake, world, "feeds remove", {"url": url})
     assert "Removed" in final_text(final)
+    assert await core.storage.feeds.list_feeds(guild_id=world.guild.id, everything=False) == []
+    # Nobody follows it now: no longer polled, deleted once it has been orphaned a while.
+    assert url not in [f.url for f in await core.storage.feeds.due(utc_now(), 10)]
+    assert await core.storage.feeds.prune_orphans(utc_now() + timedelta(days=8), ORPHAN_KEEP)
     assert await core.storage.feeds.get_by_url(url) is None
 
 
@@ -394,22 +399,64 @@ async def test_feeds_add_refuses_bad_and_private_urls(fake, bot, core, world, ur
 
 
 @pytest.mark.parametrize("settings_env", [{"LAUNCHWATCH_MAX_GUILD_FEEDS": 1}], indirect=True)
-async def test_feeds_limit_and_other_servers_feeds(fake, core, world):
+async def test_feeds_limit_counts_this_servers_feeds(fake, bot, core, world):
+    await invoke(fake, world, "feeds add", {"url": "https://a.example/rss"})
+    _, final = await invoke(fake, world, "feeds add", {"url": "https://b.example/rss"})
+    assert "the most allowed (1)" in final_text(final)
+
+
+@pytest.mark.parametrize(
+    "settings_env", [{"LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS": True}], indirect=True
+)
+async def test_two_servers_follow_one_feed_without_seeing_each_other(fake, core, world):
     other = build_world(fake, "Rocket Club")
     client = LaunchWatchBot(core, guild_ready_timeout=READY_FAST)
-    async with running(fake, client):
-        await invoke(fake, world, "feeds add", {"url": "https://a.example/rss"})
-        _, final = await invoke(fake, world, "feeds add", {"url": "https://b.example/rss"})
-        assert "the most allowed (1)" in final_text(final)
-        _, final = await invoke(fake, other, "feeds list")
-        assert "a.example" not in final_text(final)
-        _, final = await invoke(fake, other, "feeds remove", {"url": "https://a.example/rss"})
-        assert "This server has no feed" in final_text(final)
-        _, final = await invoke(fake, other, "feeds add", {"url": "https://a.example/rss"})
-        assert "can't be added here" in final_text(final)
-        assert (await core.storage.feeds.get_by_url("https://a.example/rss")).guild_id == (
-            world.guild.id
-        )
+    builtin = core.settings.feed_urls()[0]
+    # Off the network: the built-in feed is disabled by the operator, so only ours is polled.
+    await core.storage.feeds.remove_by_operator(builtin, utc_now())
+    async with FeedServer() as feeds, running(fake, client):
+        feeds.route("/shared", body=rss([]))
+        url = feeds.url("/shared")
+
+        async def listing(w: World) -> str:
+            return final_text((await invoke(fake, w, "feeds list"))[1])
+
+        # Both follow the same URL, spelled differently; neither is told of the other.
+        _, first = await invoke(fake, world, "feeds add", {"url": url})
+        _, second = await invoke(fake, other, "feeds add", {"url": f" {url}#latest"})
+        assert "Added" in final_text(first) and "Added" in final_text(second)
+        assert len(await core.storage.feeds.list_feeds()) == 2  # the built-in one and this
+        assert url in await listing(world) and url in await listing(other)
+
+        # One fetch per interval, whoever follows it.
+        await core.pipeline.run_due(utc_now())
+        await core.pipeline.run_due(utc_now())  # not due again yet
+        assert feeds.count("/shared") == 1
+
+        # Either removes its own link; the other's stays, and the feed is still polled.
+        _, final = await invoke(fake, other, "feeds remove", {"url": url})
+        assert "Removed" in final_text(final)
+        assert url not in await listing(other) and url in await listing(world)
+        _, final = await invoke(fake, other, "feeds remove", {"url": url})
+        assert "does not follow" in final_text(final)
+        later = utc_now() + timedelta(hours=1)
+        assert [f.url for f in await core.storage.feeds.due(later, 10)].count(url) == 1
+
+        # A built-in feed is the operator's: a server can mute it, not remove it.
+        _, final = await invoke(fake, world, "feeds remove", {"url": builtin})
+        assert "only its operator can remove" in final_text(final)
+        _, final = await invoke(fake, world, "feeds add", {"url": builtin})
+        assert "built-in feeds" in final_text(final)
+        _, final = await invoke(fake, world, "feeds mute", {"url": builtin})
+        assert "Muted" in final_text(final)
+        assert builtin in await listing(world) and builtin not in await listing(other)
+        assert await core.storage.feeds.get_by_url(builtin) is not None
+        _, final = await invoke(fake, world, "feeds unmute", {"url": builtin})
+        assert "heard again" in final_text(final)
+
+        # The last follower gone, the feed is no longer polled.
+        await invoke(fake, world, "feeds remove", {"url": url})
+        assert url not in [f.url for f in await core.storage.feeds.due(later, 10)]
 
 
 async def test_feeds_need_manage_server(fake, bot, world):

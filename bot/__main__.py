@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import __version__
-from bot.logsetup import RedactingFilter, configure_logging
+from bot.logsetup import configure_logging
 from bot.metrics import Metrics, serve_http
 from bot.progress import Progress
 from bot.runtime import (
@@ -34,7 +34,7 @@ from bot.runtime import (
 from bot.settings import Settings, load_settings
 from handlers.console import ConsolePublisher
 from handlers.domain import Article, LaunchEvent, LaunchMention
-from handlers.errors import FeedError, LaunchWatchError
+from handlers.errors import FeedError, LaunchWatchError, error_text
 from handlers.grouping import group_mentions
 from handlers.matcher import default_matcher
 from handlers.netguard import canonical_feed_url, check_url
@@ -93,16 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``launchwatch`` console script."""
     args = build_parser().parse_args(argv)
-    redactor = RedactingFilter([])
     try:
         settings = load_settings(args.env_file)
         token = settings.discord_token.get_secret_value() if settings.discord_token else ""
-        redactor = RedactingFilter([token])
         configure_logging(settings.log_level, settings.log_format, [token])
         return asyncio.run(_dispatch(args, settings))
     except LaunchWatchError as exc:
         # Error text can quote what a server answered; it passes the same mask as the logs.
-        print(f"launchwatch: {redactor.redact(str(exc))}", file=sys.stderr)
+        print(f"launchwatch: {error_text(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -60,9 +60,13 @@ STATUS_COLOUR = {
 
 _WHITESPACE = re.compile(r"\s+")
 _MASKED_LINK = "]("
-# Mention syntaxes: @everyone/@here and <@id>, <@!id>, <@&id> all start with "@" or "<@";
-# channels are <#id>, slash-command mentions </name:id>.
-_MENTION_TRIGGERS = (("@", "@" + ZWSP), ("<#", "<#" + ZWSP), ("</", "<" + ZWSP + "/"))
+# @everyone and @here, and every syntax Discord renders between angle brackets: mentions
+# <@id> <@!id> <@&id>, channels <#id>, commands </name:id>, custom emoji <:name:id> and
+# <a:name:id>, timestamps <t:0:R>, server navigation <id:customize>, and whatever comes
+# next (they all open with "<" and a letter or one of @ # / :). A zero-width space after
+# the "<" or "@" leaves the text readable and unparsed.
+_AT = re.compile(r"@")
+_ANGLE_SYNTAX = re.compile(r"<(?=[@#/:A-Za-z])")
 
 
 # --------------------------------------------------------------------------- text safety
@@ -82,10 +86,10 @@ def strip_invisible(text: str) -> str:
 
 
 def neutralise_mentions(text: str) -> str:
-    """Make @everyone, @here, user/role/channel and command mentions render as plain text."""
-    for trigger, safe in _MENTION_TRIGGERS:
-        text = text.replace(trigger, safe)
-    return text
+    """Make mentions, @everyone/@here, emoji, timestamps and every other ``<…>`` syntax of
+    Discord render as the plain text it is."""
+    text = _AT.sub("@" + ZWSP, text)
+    return _ANGLE_SYNTAX.sub("<" + ZWSP, text)
 
 
 def safe_text(text: str | None, *, single_line: bool = True) -> str:

@@ -1,8 +1,9 @@
 """Logging: readable lines by default, JSON lines on request, secrets never printed.
 
-Every record passes :class:`RedactingFilter` on its way out: the configured token and
-anything shaped like a Discord token are masked in the message, in the formatted
-exception (traceback *and* exception message) and in stack information. Uncaught
+Every record passes :class:`RedactingFilter` on its way out: the configured secrets and
+whatever :func:`handlers.errors.redact` masks (credential headers, anything shaped like a
+Discord token) are masked in the message, in the formatted exception (traceback *and*
+exception message) and in stack information. Uncaught
 exceptions and :mod:`warnings` are routed through the same handler, so they are masked
 too. :class:`PollCycleLog` turns the pipeline's per-feed reports into one summary line per
 poll cycle.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from collections import Counter
@@ -21,19 +21,18 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
+from handlers.errors import REDACTED, mask_secrets, redact
+
 if TYPE_CHECKING:
     from handlers.pipeline import PollReport
 
-REDACTED = "[redacted]"
-
-# Discord bot tokens: three dot-separated base64url parts (user id, timestamp, HMAC).
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
+__all__ = ["REDACTED", "JsonFormatter", "PollCycleLog", "RedactingFilter", "configure_logging"]
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces the configured token, and anything shaped like a token, in every record."""
+    """Masks the given secrets, and what :func:`handlers.errors.redact` masks, in every record."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
@@ -44,7 +43,7 @@ class RedactingFilter(logging.Filter):
         """The text with every secret masked."""
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return _TOKEN_SHAPE.sub(REDACTED, text)
+        return redact(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Render the message now (arguments included) and mask it, its traceback and stack."""
@@ -90,6 +89,8 @@ def configure_logging(
 
     Replaces the root logger's handlers, so calling it twice never duplicates lines.
     """
+    secrets = list(secrets)
+    mask_secrets(secrets)  # every other sink (stored errors, replies) masks them too
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.addFilter(RedactingFilter(secrets))
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))

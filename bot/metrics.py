@@ -36,7 +36,7 @@ from prometheus_client.exposition import choose_encoder
 from bot import __version__
 from bot.runtime import HEARTBEAT_GATEWAY, HEARTBEAT_POLL, utc_now
 from handlers.domain import DeliveryJob, DeliveryKind, LaunchStatus
-from handlers.errors import ParseTimeoutError
+from handlers.errors import ParseTimeoutError, error_text
 from handlers.pipeline import PollReport
 from handlers.ports import PublishOutcome, PublishResult
 from storage import Storage
@@ -208,7 +208,7 @@ def build_app(
             problem = await health_problem(storage, clock(), max_age=max_age)
         except Exception as exc:  # a locked or broken database is an unhealthy bot
             log.warning("healthz could not read the database: %s", exc)
-            problem = f"cannot read the database: {exc}"
+            problem = f"cannot read the database: {error_text(exc)}"
         if problem is None:
             return web.Response(text="ok\n")
         return web.Response(status=503, text=f"unhealthy: {problem}\n")

@@ -40,6 +40,7 @@ import yarl
 from bot.embeds import followup_content, post_content, render_event_embed
 from bot.ratelimit import RequestPacer
 from handlers.domain import DeliveryJob, DeliveryKind
+from handlers.errors import error_text
 from handlers.ports import PublishOutcome, PublishResult
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ class DiscordPublisher:
         except discord.HTTPException as exc:
             return self._http_failure(job, exc)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return PublishResult(PublishOutcome.RETRY, error=f"network error: {exc!r}")
+            return PublishResult(PublishOutcome.RETRY, error=f"network error: {error_text(exc)}")
         return PublishResult(PublishOutcome.SENT, message_id=message.id)
 
     # ------------------------------------------------------------------ actions

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.crashpoints import crash_point
 from handlers.domain import DeliveryJob, DeliveryKind
+from handlers.errors import error_text
 from handlers.ports import OutboxStore, Publisher, PublishOutcome, PublishResult
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class DeliveryWorker:
             crash_point("deliver.after_publish")
         except Exception as exc:
             log.exception("delivery job=%d crashed in the publisher", job.id)
-            result = PublishResult(PublishOutcome.RETRY, error=f"internal error: {exc!r}")
+            result = PublishResult(PublishOutcome.RETRY, error=f"internal error: {error_text(exc)}")
         now = self._clock()
         await self._outbox.complete(job, result, now)
         if self._on_result is not None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.domain import Article, LaunchEvent, LaunchMention, LaunchStatus, Source, StatusChange
+from handlers.parser import canonical_url
 
 UPCOMING_WINDOW = timedelta(days=45)
 REPORT_WINDOW = timedelta(days=3)
@@ -30,6 +31,9 @@ VAGUE_WINDOW = timedelta(days=3)
 UNKNOWN_VEHICLE = "unknown"
 VAGUE_MISSION = "launch"
 MAX_SOURCES = 50
+# Edits of one alert message that only add sources or details are at least this far apart;
+# a status change is sent at once.
+EDIT_DEBOUNCE = timedelta(minutes=5)
 
 _RANK = {
     LaunchStatus.UPCOMING: 0,
@@ -175,7 +179,7 @@ def _merge(
 ) -> EventChange:
     status = next_status(event.status, _status_since(event), mention.status, at)
     status_changed = status != event.status
-    has_source = any(s.article_key == source.article_key for s in event.sources)
+    has_source = any(same_story(s, source) for s in event.sources)
     sources = event.sources
     if not has_source and len(sources) < MAX_SOURCES:
         sources = (*sources, source)
@@ -217,6 +221,20 @@ def _merge(
         status_changed=status_changed,
         previous_status=event.status,
     )
+
+
+def same_story(a: Source, b: Source) -> bool:
+    """Whether two sources are one article: the same key, the same page, or the same title
+    from the same site (a feed that gives its items a new GUID on every poll)."""
+    if a.article_key == b.article_key:
+        return True
+    if a.link and b.link and canonical_url(a.link) == canonical_url(b.link):
+        return True
+    return _story_title(a) == _story_title(b) and a.site.casefold() == b.site.casefold()
+
+
+def _story_title(source: Source) -> str:
+    return " ".join(source.title.casefold().split())
 
 
 def _visible(event: LaunchEvent) -> tuple[object, ...]:

@@ -8,9 +8,9 @@ not a feed at all.
 
 Choices worth knowing:
 
-* Dates more than a day in the future are dropped (``published=None``): they
-  are timezone or typo accidents, and a bogus date would pin an article to the
-  top of every "latest" list. A day of slack covers every real UTC offset.
+* A date later than the fetch (plus 15 minutes of clock skew) is read as the
+  time of the fetch: it is a time zone or typo accident, or a trick to stay
+  "recent" forever, and the article then ages like any other.
 * Titles and summaries declared as plain text are still unescaped, and stripped
   if they contain tags, because many feeds double-escape HTML into plain fields.
 * At most ``max_entries`` articles come back (the newest by date; undated
@@ -69,7 +69,8 @@ MAX_ENTRIES = 500
 MAX_TITLE_CHARS = 1000
 MAX_SUMMARY_CHARS = 4000
 MAX_GUNZIPPED_BYTES = 5 * 1024 * 1024
-FUTURE_SLACK = timedelta(days=1)
+# How far ahead of the fetch a feed's clock may run before its dates are not believed.
+CLOCK_SKEW = timedelta(minutes=15)
 # How much raw markup is worth stripping for a field of a given length: markup
 # rarely outweighs text 16:1, and it bounds the work on a 1 MB "title".
 _RAW_FACTOR = 16
@@ -332,9 +333,9 @@ def _raw(entry: Mapping[str, Any], key: str) -> Any:
 
 def _published(entry: Mapping[str, Any], now: datetime) -> datetime | None:
     when = _to_utc(_raw(entry, "published_parsed")) or _to_utc(_raw(entry, "updated_parsed"))
-    if when is not None and when > now + FUTURE_SLACK:
-        log.debug("ignoring future date %s on %r", when, entry.get("title", "")[:80])
-        return None
+    if when is not None and when > now + CLOCK_SKEW:
+        log.debug("future date %s on %r read as %s", when, entry.get("title", "")[:80], now)
+        return now
     return when
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from handlers.crashpoints import crash_point
 from handlers.domain import Article, Feed, LaunchStatus
-from handlers.errors import FeedError, HTTPStatusError
+from handlers.errors import FeedError, HTTPStatusError, error_text
 from handlers.events import resolve
 from handlers.fetcher import Fetcher, FetchResult
 from handlers.parser import ParsedFeed
@@ -190,7 +190,11 @@ class Pipeline:
         except Exception as exc:  # one broken feed must never stop the others
             log.exception("feed=%s poll crashed", feed.url)
             report = PollReport(
-                feed.id, feed.url, "error", error=f"internal error: {exc!r}", error_kind="internal"
+                feed.id,
+                feed.url,
+                "error",
+                error=f"internal error: {error_text(exc)}",
+                error_kind="internal",
             )
         finally:
             self._in_flight.discard(feed.id)
@@ -252,13 +256,13 @@ class Pipeline:
         if isinstance(exc, HTTPStatusError) and exc.status == 410:
             disable = "the publisher says the feed is gone (HTTP 410)"
         elif failures >= self.config.max_failures:
-            disable = f"failed {failures} times in a row; last error: {exc}"
+            disable = f"failed {failures} times in a row; last error: {error_text(exc)}"
         await self._feeds.record_failure(
             FeedFailure(
                 feed_id=feed.id,
                 polled_at=now,
                 next_poll_at=now + timedelta(seconds=delay),
-                error=str(exc),
+                error=error_text(exc),
                 disable_reason=disable,
             )
         )

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from handlers.domain import DeliveryJob, Feed, LaunchEvent
+from handlers.errors import error_text
 from handlers.events import EventChange
 
 
@@ -119,6 +120,12 @@ class PublishResult:
     message_id: int | None = None
     retry_after: float | None = None
     error: str | None = None
+
+    def __post_init__(self) -> None:
+        # The error is stored (outbox, a broken subscription's reason) and shown in
+        # Discord; it often quotes what Discord, or a proxy in front of it, answered.
+        if self.error is not None:
+            object.__setattr__(self, "error", error_text(self.error))
 
 
 class Publisher(Protocol):

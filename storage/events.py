@@ -10,7 +10,7 @@ from datetime import datetime
 import aiosqlite
 
 from handlers.domain import LaunchEvent, LaunchStatus, Source, StatusChange, Subscription
-from handlers.events import EventChange
+from handlers.events import EDIT_DEBOUNCE, EventChange
 from handlers.ports import FeedSuccess
 from storage.codec import from_db, require_time, subscription_from_row, to_db
 from storage.database import Database
@@ -221,10 +221,49 @@ class SqliteIngest:
         if not rows:
             return 0
         stamp = to_db(now)
+        edits = [sid for sid, kind, _ in rows if kind == "edit"]
+        others = [(sid, kind, status) for sid, kind, status in rows if kind != "edit"]
         cur = await self._conn.executemany(
             "INSERT INTO outbox (subscription_id, event_id, kind, followup_status,"
             " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(sid, event.id, kind, status, stamp, stamp) for sid, kind, status in rows],
+            [(sid, event.id, kind, status, stamp, stamp) for sid, kind, status in others],
+        )
+        written = max(cur.rowcount, 0)
+        if edits:
+            written += await self._enqueue_edits(event.id, edits, change, now)
+        return written
+
+    async def _enqueue_edits(
+        self, event_id: int, sub_ids: list[int], change: EventChange, now: datetime
+    ) -> int:
+        """One pending edit per message, debounced.
+
+        A status change goes out at once (and pulls a waiting edit forward); any other
+        change (a new source, a launch time) waits until ``EDIT_DEBOUNCE`` after that
+        message's last edit, so a feed that churns cannot rewrite every channel's
+        message on every poll. The edit shows the event as it is when it is sent.
+        """
+        last_edit = {
+            row[0]: from_db(row[1])
+            for row in await self._conn.execute_fetchall(
+                "SELECT subscription_id, MAX(done_at) FROM outbox WHERE event_id = ?"
+                " AND kind = 'edit' AND state = 'done' GROUP BY subscription_id",
+                (event_id,),
+            )
+        }
+        rows = []
+        for sid in sub_ids:
+            due = now
+            previous = last_edit.get(sid)
+            if not change.status_changed and previous is not None:
+                due = max(now, previous + EDIT_DEBOUNCE)
+            rows.append((sid, event_id, to_db(due), to_db(now)))
+        cur = await self._conn.executemany(
+            "INSERT INTO outbox (subscription_id, event_id, kind, next_attempt_at, created_at)"
+            " VALUES (?, ?, 'edit', ?, ?)"
+            " ON CONFLICT (subscription_id, event_id) WHERE kind = 'edit' AND state = 'pending'"
+            " DO UPDATE SET next_attempt_at = MIN(next_attempt_at, excluded.next_attempt_at)",
+            rows,
         )
         return max(cur.rowcount, 0)
 

@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.cogs import UserError, defer, respond, utc_now
 from bot.embeds import discord_time, list_line, pack_lines, safe_text, safe_url, truncate
 from handlers.domain import Article, Feed, FeedState
-from handlers.errors import BlockedAddressError, LaunchWatchError
+from handlers.errors import BlockedAddressError, LaunchWatchError, error_text
 from handlers.netguard import canonical_feed_url, check_url
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ class FeedsCog(commands.Cog):
             title, articles = await self._read(checked)
         except LaunchWatchError as exc:
             raise UserError(
-                f"Could not read {shown_url(checked)}: {truncate(safe_text(str(exc)), 400)}"
+                f"Could not read {shown_url(checked)}: {truncate(safe_text(error_text(exc)), 400)}"
             ) from None
         await respond(interaction, embed=self._scan_embed(checked, title, articles))
 

@@ -250,7 +250,9 @@ def test_truncate_never_exceeds_and_marks_the_cut():
 
 def test_safe_text_neutralises_mentions_with_a_zero_width_space():
     assert safe_text("@everyone") == "@" + ZWSP + "everyone"
-    assert safe_text("<@&1>") == "<@" + ZWSP + "&1>"
+    assert safe_text("<@&1>") == "<" + ZWSP + "@" + ZWSP + "&1>"
+    assert safe_text("<t:0:R> <:e:1>") == f"<{ZWSP}t:0:R> <{ZWSP}:e:1>"
+    assert safe_text("3 < 4") == "3 < 4"  # a plain "<" stays as it is
 
 
 def test_safe_url_rejects_what_discord_or_markdown_would_choke_on():

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import logging
 import os
 import signal
 import subprocess
@@ -20,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from bot.discord_app import run_discord
+from bot.logsetup import configure_logging
+from bot.metrics import Metrics
 from bot.runtime import HEARTBEAT_GATEWAY, Core, Service, open_core, utc_now
 from handlers.domain import SubscriptionFilter, SubscriptionState
 from storage import Storage
@@ -377,3 +381,63 @@ async def test_a_rejected_token_fails_fast_with_a_clear_message(tmp_path, fake, 
     # Fast because it gives up at once: one login attempt, no retries, no gateway.
     assert len(fake.requests_to("GET /users/@me")) == 1
     assert fake.requests == fake.requests_to("GET /users/@me")
+
+
+@pytest.fixture
+def production_logging():
+    """The bot's own logging set-up (redaction included) into a buffer; restored after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    stream = io.StringIO()
+    yield stream
+    root.handlers[:], _ = saved
+    root.setLevel(saved[1])
+
+
+async def test_a_token_echoed_back_by_a_proxy_reaches_no_sink(
+    tmp_path, fake, feeds, production_logging
+):
+    """A proxy in front of Discord quotes the request's Authorization header in its
+    error: the token must not reach the log, any table, any reply, /status or /metrics."""
+    configure_logging("DEBUG", "text", [fake.token], stream=production_logging)
+    world = build_world(fake)
+    url = feeds.url("/feed")
+    async with launchwatch(lw_settings(tmp_path, fake, url)) as lw:
+        await wait_for(lambda: seeded(lw.core, url), what="the silent first poll")
+        await invoke(fake, world, "subscribe")
+        fake.fail_next("POST", r"/channels/\d+/messages", 403, times=5, echo_auth=True)
+        feeds.route("/feed", body=rss([BACKGROUND, UPCOMING]))
+
+        async def broken() -> bool:
+            sub = await lw.core.storage.subscriptions.get("discord", world.alerts.id)
+            return sub.state is SubscriptionState.BROKEN
+
+        await wait_for(broken, what="the subscription to break")
+        replies = [
+            final_text((await invoke(fake, world, command))[1])
+            for command in ("subscriptions", "status", "feeds list")
+        ]
+        metrics = Metrics()
+        for report in await lw.core.pipeline.run_due(utc_now() + timedelta(hours=1)):
+            metrics.observe_poll(report)
+        exposition = metrics.exposition()[0].decode()
+        tables = await _every_row(lw.core.storage)
+    assert "Forbidden for Authorization" in tables, "the proxy's answer was stored"
+    secret = fake.token
+    for sink, text in {
+        "log": production_logging.getvalue(),
+        "database": tables,
+        "replies": "\n".join(replies),
+        "metrics": exposition,
+    }.items():
+        assert secret not in text and secret[:16] not in text, f"token in the {sink}"
+    assert "[redacted]" in replies[0]
+
+
+async def _every_row(storage: Storage) -> str:
+    tables = [
+        r[0]
+        for r in await storage.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+    ]
+    rows = [str(tuple(r)) for t in tables for r in await storage.db.fetchall(f"SELECT * FROM {t}")]
+    return "\n".join(rows)

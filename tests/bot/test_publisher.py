@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import json
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,6 +100,36 @@ async def test_post_without_role_pings_nobody(fake, world, publisher):
     [message] = fake.messages(world.alerts.id)
     assert message.content == "" and not message.pinged_anyone
     assert message.allowed_mentions["parse"] == []
+
+
+DISCORD_SYNTAX = [
+    "<t:0:R>",  # a timestamp, rendered in the reader's time zone
+    "<:rocket:123456789012345678>",  # a custom emoji
+    "<a:spin:123456789012345678>",  # an animated one
+    "<id:customize>",  # server navigation
+    "</subscribe:123456789012345678>",  # a command mention
+    "<#123456789012345678>",  # a channel mention
+    "<@&123456789012345678>",  # a role mention
+]
+
+
+async def test_discord_syntax_from_a_feed_arrives_escaped(fake, world, publisher):
+    hostile = " ".join(DISCORD_SYNTAX)
+    news = job(world.alerts)
+    news = replace(
+        news,
+        event=replace(
+            news.event,
+            summary=f"Liftoff! {hostile}",
+            sources=(Source("a", f"Soyuz MS-29 {hostile}", "https://news.example/a", "N", T0),),
+        ),
+    )
+    assert (await publisher.publish(news)).outcome is PublishOutcome.SENT
+    [message] = fake.messages(world.alerts.id)
+    payload = json.dumps(message.payload, ensure_ascii=False)
+    for syntax in DISCORD_SYNTAX:
+        assert syntax not in payload, syntax  # not parsed by Discord...
+        assert "<\u200b" + syntax[1:].replace("@", "@\u200b") in payload, syntax  # ...but shown
 
 
 async def test_a_repeated_post_returns_the_first_message(fake, world, publisher):

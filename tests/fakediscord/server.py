@@ -278,6 +278,7 @@ class _Fault:
     pattern: re.Pattern[str]
     status: int
     times: int
+    echo_auth: bool = False
 
 
 @dataclass
@@ -427,14 +428,25 @@ class FakeDiscord:
         """Set a per-route bucket, e.g. ``("POST /channels/{channel_id}/messages", 5, 5.0)``."""
         self.limiter.set_route_limit(route, limit, per)
 
-    def fail_next(self, method: str, path_regex: str, status: int = 500, times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        status: int = 500,
+        times: int = 1,
+        *,
+        echo_auth: bool = False,
+    ) -> None:
         """Answer the next ``times`` matching requests with ``status``.
 
         ``path_regex`` must match the whole path after ``/api/v10``
         (e.g. ``r"/channels/\\d+/messages"``). Note discord.py retries 500/502/504 after
         1 s, 3 s, ... so prefer 503 (not retried) unless the retry is what you test.
+        ``echo_auth`` puts the request's Authorization header in the error message, as a
+        misbehaving proxy in front of Discord might.
         """
-        self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, times))
+        fault = _Fault(method.upper(), re.compile(path_regex), status, times, echo_auth)
+        self._faults.append(fault)
 
     # ------------------------------------------------------------------ world building
 
@@ -1451,13 +1463,13 @@ class FakeDiscord:
             path_known = True
         return None, {}, path_known
 
-    def _take_fault(self, method: str, path: str) -> int | None:
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
         for fault in self._faults:
             if fault.method == method and fault.pattern.fullmatch(path):
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
-                return fault.status
+                return fault
         return None
 
     def _authorized(self, request: web.Request) -> bool:
@@ -1490,8 +1502,11 @@ class FakeDiscord:
             if state.retry_after is not None:
                 raise _RateLimited(state.retry_after, "user", state)
             fault = self._take_fault(method, rel)
+            if fault is not None and fault.echo_auth:
+                auth = request.headers.get("Authorization", "")
+                raise DiscordError(fault.status, 0, f"Forbidden for Authorization: {auth}")
             if fault is not None:
-                raise err.server_error(fault)
+                raise err.server_error(fault.status)
             self._check_snowflakes(params)
             reply = await route.handler(api)
             status, body = reply.status, reply.body

@@ -107,7 +107,10 @@ def test_slipping_launch_stays_one_event_across_weeks():
     for week in range(1, 6):
         at = T0 + timedelta(weeks=week)
         change = resolve(
-            mention(SCRUB if week % 2 else UP), article(f"w{week}", published=at), [event], at
+            mention(SCRUB if week % 2 else UP),
+            article(f"w{week}", f"Week {week} update", published=at),
+            [event],
+            at,
         )
         assert not change.is_new
         event = change.event

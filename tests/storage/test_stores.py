@@ -77,7 +77,8 @@ async def test_event_roundtrip_keeps_sources_and_history(store):
     feed = await _feed(store)
     event, _ = await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
     later = T0 + timedelta(days=1)
-    await _ingest(store, feed, mention(LaunchStatus.LAUNCHED), article("b", published=later), later)
+    launched = article("b", "Soyuz MS-28 lifts off", published=later)
+    await _ingest(store, feed, mention(LaunchStatus.LAUNCHED), launched, later)
     loaded = await store.events.get(event.id)
     assert loaded.status is LaunchStatus.LAUNCHED
     assert [s.article_key for s in loaded.sources] == ["a", "b"]
@@ -105,7 +106,8 @@ async def test_update_edits_and_status_change_follows_up_after_the_post(store):
     await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
     [post] = await store.outbox.claim("discord", T0, 50)
     later = T0 + timedelta(hours=3)
-    await _ingest(store, feed, mention(LaunchStatus.LAUNCHED), article("b", published=later), later)
+    launched = article("b", "Soyuz MS-28 lifts off", published=later)
+    await _ingest(store, feed, mention(LaunchStatus.LAUNCHED), launched, later)
     # the edit and follow-up wait until the post has a message id
     assert [j.kind for j in await store.outbox.claim("discord", later, 50)] == [DeliveryKind.POST]
     await store.outbox.complete(post, PublishResult(PublishOutcome.SENT, message_id=555), later)

@@ -11,39 +11,36 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from bot import __version__
+from bot.health import health_problem, record_start, record_stop
 from bot.logsetup import configure_logging
 from bot.metrics import Metrics, serve_http
 from bot.progress import Progress
-from bot.runtime import (
-    HEARTBEAT_GATEWAY,
-    HEARTBEAT_POLL,
-    Service,
-    open_core,
-    open_reader,
-    run_until,
-    utc_now,
-)
-from bot.settings import Settings, load_settings
+from bot.runtime import Service, open_core, open_reader, run_until
+from bot.settings import Settings, load_settings, unknown_settings
 from handlers.console import ConsolePublisher
-from handlers.domain import Article, LaunchEvent, LaunchMention
-from handlers.errors import FeedError, LaunchWatchError, error_text
+from handlers.domain import Article, LaunchEvent, LaunchMention, utc_now
+from handlers.errors import ConfigError, FeedError, LaunchWatchError, error_text
 from handlers.grouping import group_mentions
 from handlers.matcher import default_matcher
 from handlers.netguard import canonical_feed_url, check_url
 from handlers.reader import FeedReader
-from handlers.summary import render_event_text
+from handlers.summary import render_event_text, scan_summary
 from storage import Storage
 from storage.feeds import OperatorRemoval
+from storage.instance import instance_lock
 
 log = logging.getLogger("launchwatch")
+
+DEFAULT_ENV_FILE = ".env"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rocket launch alerts from spaceflight news feeds, on Discord.",
     )
     parser.add_argument("--version", action="version", version=f"launchwatch {__version__}")
-    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    parser.add_argument(
+        "--env-file", default=DEFAULT_ENV_FILE, help="settings file (default: .env)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the bot (polls feeds, posts alerts)")
@@ -63,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="print alerts to the terminal instead of posting; no Discord token needed",
     )
 
-    poll = sub.add_parser("poll", help="poll the feeds that are due and print what was found")
-    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    poll = sub.add_parser("poll", help="poll the feeds that are due once, print what was found")
+    poll.add_argument("--once", action="store_true", help="the default and only mode")
 
     scan = sub.add_parser("scan", help="show what feeds would produce (no database writes)")
     scan.add_argument("sources", nargs="+", metavar="URL_OR_FILE")
@@ -92,11 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``launchwatch`` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.env_file)
+        env_file = _env_file(args.env_file, explicit=args.env_file != DEFAULT_ENV_FILE)
+        settings = load_settings(env_file)
         token = settings.discord_token.get_secret_value() if settings.discord_token else ""
         configure_logging(settings.log_level, settings.log_format, [token])
+        for warning in unknown_settings(env_file):
+            log.warning("%s", warning)
         return asyncio.run(_dispatch(args, settings))
     except LaunchWatchError as exc:
         # Error text can quote what a server answered; it passes the same mask as the logs.
@@ -104,6 +110,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`launchwatch feeds list | head`): nothing left to say.
+        # Point stdout at /dev/null so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports it
+
+
+def _env_file(path: str, *, explicit: bool) -> str | None:
+    """The settings file to read: a missing default ``.env`` is fine, a named one is not."""
+    if Path(path).exists():
+        return path
+    if explicit:
+        raise ConfigError(f"settings file {path} does not exist")
+    return None
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,6 +160,17 @@ async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
     _install_stop_handlers(stop)
     service_ref: list[Service] = []
     metrics = Metrics()
+    with instance_lock(settings.db, "launchwatch run"):
+        return await _run(settings, dry_run, stop, service_ref, metrics)
+
+
+async def _run(
+    settings: Settings,
+    dry_run: bool,
+    stop: asyncio.Event,
+    service_ref: list[Service],
+    metrics: Metrics,
+) -> int:
     async with (
         open_core(
             settings, on_deliveries=lambda: service_ref[0].wake_workers(), metrics=metrics
@@ -148,6 +180,7 @@ async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
         if settings.http_port is not None:
             await stack.enter_async_context(serve_http(metrics, core.storage, settings.http_port))
         await core.storage.set_meta("mode", "dry-run" if dry_run else "discord")
+        await record_start(core.storage)
         if dry_run:
             await core.storage.subscriptions.ensure_console(utc_now())
             service = Service(core, [ConsolePublisher(ledger=core.storage)])
@@ -157,12 +190,15 @@ async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
             from bot.discord_app import run_discord  # the Discord edge loads only when needed
 
             await run_discord(core, stop, service_ref)
+        await record_stop(core.storage, utc_now())
     log.info("LaunchWatch stopped")
     return 0
 
 
 async def cmd_poll_once(settings: Settings) -> int:
     """One poll cycle over the due feeds; print a line per feed."""
+    # The table below says what each feed did; the log keeps only what went wrong.
+    logging.getLogger("handlers.pipeline").setLevel(logging.WARNING)
     async with open_core(settings) as core:
         reports = await core.pipeline.run_due(utc_now())
     for r in reports:
@@ -211,7 +247,7 @@ async def cmd_scan(settings: Settings, sources: Sequence[str], *, as_json: bool)
     else:
         for event in events:
             print(render_event_text(event, max_sources=50), end="\n\n")
-        print(f"{total} articles, {len(pairs)} launch stories, {len(events)} launch events")
+        print(scan_summary(total, len(pairs), len(events)))
     return 1 if failures == len(sources) else 0
 
 
@@ -258,7 +294,10 @@ def cmd_match(path: Path | None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     matcher = default_matcher()
     errors = 0
-    stream = path.open(encoding="utf-8") if path else sys.stdin
+    try:
+        stream = path.open(encoding="utf-8") if path else sys.stdin
+    except OSError as exc:
+        raise LaunchWatchError(f"cannot read {path}: {exc.strerror}") from None
     with stream:
         for number, line in enumerate(stream, 1):
             if not line.strip():
@@ -361,28 +400,15 @@ async def cmd_db_migrate(settings: Settings) -> int:
     return 0
 
 
-async def cmd_healthcheck(settings: Settings, *, max_age: float = 120.0) -> int:
+async def cmd_healthcheck(settings: Settings) -> int:
     """Exit 0 when the running bot polled (and, with Discord, heard the gateway) recently."""
     if not settings.db.exists():
         print(f"unhealthy: no database at {settings.db}")
         return 1
     async with Storage.open(settings.db, migrate=False) as storage:
-        mode = await storage.get_meta("mode")
-        beats = {name: await storage.get_meta(name) for name in (HEARTBEAT_POLL, HEARTBEAT_GATEWAY)}
-    now = utc_now()
-    limit = timedelta(seconds=max(max_age, 3 * min(settings.poll_interval, 5.0)))
-    required = [HEARTBEAT_POLL] + ([HEARTBEAT_GATEWAY] if mode == "discord" else [])
-    for name in required:
-        value = beats[name]
-        if value is None:
-            print(f"unhealthy: no {name.split('.')[1]} heartbeat yet")
-            return 1
-        age = now - datetime.fromisoformat(value)
-        if age > limit:
-            print(f"unhealthy: last {name.split('.')[1]} heartbeat {age.total_seconds():.0f}s ago")
-            return 1
-    print("healthy")
-    return 0
+        problem = await health_problem(storage, utc_now())
+    print("healthy" if problem is None else f"unhealthy: {problem}")
+    return 0 if problem is None else 1
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs import build_cogs, report_error, start_auto_defer, utc_now
+from bot.cogs import build_cogs, report_error, start_auto_defer
 from bot.ratelimit import RequestPacer
-from handlers.domain import SubscriptionState
+from handlers.domain import SubscriptionState, utc_now
 
 if TYPE_CHECKING:
     from bot.runtime import Core
@@ -90,6 +90,10 @@ class LaunchWatchBot(commands.Bot):
         self.pacer = pacer or RequestPacer()
         self.started_at = time.monotonic()
         self.commands_synced: bool | None = None
+        # LaunchWatch never joins voice: discord.py's warnings about missing voice
+        # libraries would only worry whoever reads the log.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

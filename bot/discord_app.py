@@ -21,10 +21,12 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.client import LaunchWatchBot
+from bot.health import HEARTBEAT_GATEWAY
 from bot.publisher import DiscordPublisher, jump_base
 from bot.ratelimit import RequestPacer
-from bot.runtime import HEARTBEAT_GATEWAY, Core, Service, run_until, utc_now
+from bot.runtime import Core, Service, run_until
 from bot.settings import DEFAULT_API_BASE, Settings
+from handlers.domain import utc_now
 from handlers.errors import ConfigError, LaunchWatchError
 
 log = logging.getLogger(__name__)

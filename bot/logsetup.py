@@ -133,10 +133,12 @@ class PollCycleLog:
         self._started = clock()
         self._statuses: Counter[str] = Counter()
         self._totals: Counter[str] = Counter()
+        self._feeds: set[int] = set()
 
     def observe(self, report: PollReport) -> None:
         """Count one feed's poll; log the cycle's summary once its window has passed."""
         self._statuses[str(report.status)] += 1
+        self._feeds.add(report.feed_id)
         self._totals["new"] += report.new
         self._totals["matched"] += report.matched
         self._totals["created"] += report.events_created
@@ -153,7 +155,8 @@ class PollCycleLog:
         by_status = " ".join(f"{name}={n}" for name, n in sorted(self._statuses.items()))
         t = self._totals
         return (
-            f"poll cycle: feeds={polls} {by_status} new={t['new']} matched={t['matched']}"
+            f"poll cycle: feeds={len(self._feeds)} polls={polls} {by_status}"
+            f" new={t['new']} matched={t['matched']}"
             f" events=+{t['created']}/~{t['updated']} deliveries={t['deliveries']}"
         )
 
@@ -164,4 +167,5 @@ class PollCycleLog:
             self._log.info("%s", line)
         self._statuses.clear()
         self._totals.clear()
+        self._feeds.clear()
         self._started = self._clock()

@@ -27,15 +27,15 @@ import math
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
 from bot import __version__
-from bot.runtime import HEARTBEAT_GATEWAY, HEARTBEAT_POLL, utc_now
-from handlers.domain import DeliveryJob, DeliveryKind, LaunchStatus
+from bot.health import HEALTH_MAX_AGE, health_problem
+from handlers.domain import DeliveryJob, DeliveryKind, LaunchStatus, utc_now
 from handlers.errors import ParseTimeoutError, error_text
 from handlers.pipeline import PollReport
 from handlers.ports import PublishOutcome, PublishResult
@@ -43,8 +43,6 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 
-#: A heartbeat older than this makes the bot unhealthy (``launchwatch healthcheck`` agrees).
-HEALTH_MAX_AGE = 120.0
 
 POLL_OUTCOMES = ("ok", "seeded", "not_modified", "unchanged", "error", "disabled")
 PARSE_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -153,31 +151,6 @@ class Metrics:
         """The registry in the format the ``Accept`` header asks for, and its content type."""
         encoder, content_type = choose_encoder(accept)
         return encoder(self.registry), content_type
-
-
-async def health_problem(
-    storage: Storage, now: datetime, *, max_age: float = HEALTH_MAX_AGE
-) -> str | None:
-    """Why the running bot is unhealthy, in one line, or None when it is healthy.
-
-    The poll heartbeat must be recent; when the bot runs on Discord, the gateway
-    heartbeat too (the same rule as ``launchwatch healthcheck``).
-    """
-    mode = await storage.get_meta("mode")
-    required = [HEARTBEAT_POLL] + ([HEARTBEAT_GATEWAY] if mode == "discord" else [])
-    for key in required:
-        name = key.split(".", 1)[1]
-        value = await storage.get_meta(key)
-        if value is None:
-            return f"no {name} heartbeat yet"
-        try:
-            at = datetime.fromisoformat(value)
-            age = now - at
-        except (TypeError, ValueError):
-            return f"unreadable {name} heartbeat {value[:40]!r}"
-        if age > timedelta(seconds=max_age):
-            return f"last {name} heartbeat {age.total_seconds():.0f}s ago"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

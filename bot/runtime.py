@@ -13,16 +13,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp.abc import AbstractResolver
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import __version__
+from bot.health import HEARTBEAT_POLL
 from bot.logsetup import PollCycleLog
 from bot.settings import Settings
 from handlers.delivery import DeliveryWorker
+from handlers.domain import utc_now
 from handlers.fetcher import FeedFetcher, FetchLimits
 from handlers.matcher import LaunchMatcher, default_matcher
 from handlers.parserpool import ParserPool
@@ -36,17 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEARTBEAT_POLL = "heartbeat.poll"
-HEARTBEAT_GATEWAY = "heartbeat.gateway"
 SHUTDOWN_GRACE = 6.0
 # A feed nobody follows any more is kept this long (unpolled), so a server that follows it
 # again soon keeps its seen items and gets no repeat of old news.
 ORPHAN_KEEP = timedelta(days=7)
-
-
-def utc_now() -> datetime:
-    """The wall clock, in UTC."""
-    return datetime.now(UTC)
 
 
 @asynccontextmanager

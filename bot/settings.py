@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+import yarl
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -66,11 +70,72 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _websocket(cls, value: str | None) -> str | None:
+        if value is not None and not _has_host(value, ("ws", "wss")):
+            raise ValueError("must be a ws:// or wss:// URL with a host")
+        return value
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if value.strip().upper() in _LEVELS else value.strip().lower()
+
+    @field_validator("feeds")
+    @classmethod
+    def _feed_urls(cls, value: str | None) -> str | None:
+        for url in (u.strip() for u in (value or "").split(",")):
+            if url and not _has_host(url, ("http", "https")):
+                raise ValueError(
+                    f"{url[:100]!r} is not an http(s) URL (separate feeds with commas)"
+                )
+        return value
+
     def feed_urls(self) -> list[str]:
         """``LAUNCHWATCH_FEEDS`` when set (comma-separated), else the shipped defaults."""
         if self.feeds is None or not self.feeds.strip():
             return shipped_feeds()
         return [u.strip() for u in self.feeds.split(",") if u.strip()]
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _has_host(url: str, schemes: tuple[str, ...]) -> bool:
+    try:
+        parsed = yarl.URL(url)
+    except (ValueError, TypeError):
+        return False
+    return parsed.scheme in schemes and bool(parsed.host)
+
+
+def setting_names() -> list[str]:
+    """Every environment variable LaunchWatch reads."""
+    return [str(f.alias) for f in Settings.model_fields.values() if f.alias]
+
+
+def unknown_settings(env_file: str | None) -> list[str]:
+    """A warning for each ``LAUNCHWATCH_*`` / ``DISCORD_*`` name that is not a setting.
+
+    A misspelt name would otherwise be ignored without a word, and the bot would run on
+    the default instead; the warning names the closest real setting.
+    """
+    known = setting_names()
+    found: dict[str, str] = dict.fromkeys(os.environ, "the environment")
+    if env_file is not None:
+        found.update({name: env_file for name in dotenv_values(env_file) if name})
+    warnings = []
+    for name, where in sorted(found.items()):
+        upper = name.upper()
+        if not upper.startswith(("LAUNCHWATCH_", "DISCORD_")) or upper in known:
+            continue
+        guess = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        warnings.append(f"{name} in {where} is not a LaunchWatch setting; ignored{hint}")
+    return warnings
 
 
 def load_settings(env_file: str | None = ".env") -> Settings:
@@ -80,4 +145,5 @@ def load_settings(env_file: str | None = ".env") -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]) if first["loc"] else "settings"
-        raise ConfigError(f"invalid setting {name}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {name}: {message}") from None

@@ -12,21 +12,16 @@ import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from handlers.crashpoints import crash_point
-from handlers.domain import DeliveryJob, DeliveryKind
+from handlers.domain import DeliveryJob, DeliveryKind, utc_now
 from handlers.errors import error_text
 from handlers.ports import OutboxStore, Publisher, PublishOutcome, PublishResult
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The real clock; tests pass their own."""
-    return datetime.now(UTC)
 
 
 class DeliveryWorker:

@@ -6,7 +6,7 @@ All values are frozen; times are timezone-aware UTC ``datetime`` objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -158,6 +158,11 @@ class Feed:
         if self.last_success_at is None:
             return FeedState.NEW
         return FeedState.OK
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC (code that needs a clock takes it as a parameter)."""
+    return datetime.now(UTC)
 
 
 ALL_STATUSES: frozenset[LaunchStatus] = frozenset(LaunchStatus)

@@ -203,7 +203,12 @@ class Pipeline:
             collected.append(report)
         if self._on_report is not None:
             self._on_report(report)
-        log.info(
+        # A failing feed is a warning; one that was just disabled needs a person: an error.
+        level = {"error": logging.WARNING, "disabled": logging.ERROR}.get(
+            str(report.status), logging.INFO
+        )
+        log.log(
+            level,
             "feed=%s status=%s new=%d matched=%d events=+%d/~%d deliveries=%d%s",
             feed.url,
             report.status,

@@ -23,19 +23,24 @@ def _finite_non_negative(value: float | None) -> float:
     return value
 
 
-def compute_backoff(failures: int, base: float, cap: float, rng: random.Random) -> float:
-    """Delay before retrying after ``failures`` consecutive failures ("full jitter").
-
-    Uniform in ``[0, min(cap, base * 2 ** (failures - 1))]``: spreading retries
-    over the whole window keeps many feeds that failed together (say, a host
-    outage) from retrying in lockstep. No failures means no delay.
-    """
+def exponential_delay(failures: int, base: float, cap: float) -> float:
+    """``min(cap, base * 2 ** (failures - 1))``: the ceiling of the retry delay after
+    ``failures`` consecutive failures; no failures means no delay."""
     if failures <= 0 or base <= 0 or cap <= 0:
         return 0.0
     exponent = failures - 1
     # 2.0 ** 1024 raises OverflowError; long before that the cap has won.
-    ceiling = cap if exponent > 1000 else min(cap, base * 2.0**exponent)
-    return rng.uniform(0.0, ceiling)
+    return cap if exponent > 1000 else min(cap, base * 2.0**exponent)
+
+
+def compute_backoff(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Delay before retrying after ``failures`` consecutive failures ("full jitter").
+
+    Uniform in ``[0, exponential_delay(failures, base, cap)]``: spreading retries
+    over the whole window keeps many feeds that failed together (say, a host
+    outage) from retrying in lockstep. No failures means no delay.
+    """
+    return rng.uniform(0.0, exponential_delay(failures, base, cap))
 
 
 def next_poll_delay(

@@ -15,6 +15,22 @@ STATUS_LABEL = {
 }
 
 
+def counted(count: int, one: str, many: str | None = None) -> str:
+    """``1 article``, ``3 articles``, ``2 launch stories``."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def scan_summary(articles: int, stories: int, events: int) -> str:
+    """What reading a feed found, in words: ``3 articles, 1 launch story, 1 launch event``."""
+    return ", ".join(
+        (
+            counted(articles, "article"),
+            counted(stories, "launch story", "launch stories"),
+            counted(events, "launch event"),
+        )
+    )
+
+
 def render_event_text(
     event: LaunchEvent, *, kind: DeliveryKind = DeliveryKind.POST, max_sources: int = 10
 ) -> str:

@@ -56,9 +56,16 @@ class Database:
     async def open(cls, path: str | Path, *, migrate: bool = True) -> AsyncIterator[Database]:
         """Open (creating if needed), configure and migrate the database at ``path``."""
         path = str(path)
+        connecting = aiosqlite.connect(path, isolation_level=None)
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
+            conn = await connecting
         except sqlite3.Error as exc:
+            # aiosqlite stops its worker thread on a failed connect, and the thread reports
+            # back to this event loop: wait for it, or it finds the loop closed and prints
+            # a traceback after our one-line error.
+            worker = getattr(connecting, "_thread", None)
+            if worker is not None:
+                await asyncio.to_thread(worker.join, 5)
             raise _storage_error(path, exc) from exc
         db = cls(conn, path)
         try:

@@ -6,11 +6,13 @@ from datetime import datetime, timedelta
 
 from handlers.domain import DeliveryJob, DeliveryKind, LaunchStatus
 from handlers.ports import PublishOutcome, PublishResult
+from handlers.schedule_math import exponential_delay
 from storage.codec import subscription_from_row, to_db
 from storage.database import Database
 from storage.events import SqliteEventStore
 
 MAX_ATTEMPTS = 8
+RETRY_CAP = 900.0  # seconds: the longest wait between two delivery attempts
 
 
 class SqliteOutbox:
@@ -85,7 +87,11 @@ class SqliteOutbox:
                     ),
                 )
             elif result.outcome is PublishOutcome.RETRY and job.attempts + 1 < MAX_ATTEMPTS:
-                delay = result.retry_after if result.retry_after is not None else 2.0**job.attempts
+                delay = (
+                    result.retry_after
+                    if result.retry_after is not None
+                    else exponential_delay(job.attempts + 1, 1.0, RETRY_CAP)
+                )
                 await conn.execute(
                     "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?,"
                     " last_error = ? WHERE id = ?",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -43,7 +44,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _launchwatch(tmp_path: Path, *args: str, stdin: str | None = None, **env: str):
     return subprocess.run(
-        [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none.env"), *args],
+        [sys.executable, "-m", "bot", "--env-file", os.devnull, *args],
         input=stdin,
         capture_output=True,
         text=True,
@@ -180,7 +181,7 @@ async def test_dry_run_prints_exactly_one_alert_per_new_launch(tmp_path):
             "-m",
             "bot",
             "--env-file",
-            str(tmp_path / "none.env"),
+            os.devnull,
             "run",
             "--dry-run",
             stdout=subprocess.PIPE,
@@ -206,3 +207,185 @@ async def test_dry_run_prints_exactly_one_alert_per_new_launch(tmp_path):
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+
+
+# ------------------------------------------------------- what a newcomer sees (step 5)
+
+
+def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+def test_bare_command_prints_the_help(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 0 and "COMMAND" in result.stdout and "run" in result.stdout
+
+
+def test_input_and_database_problems_are_one_line(tmp_path):
+    missing = _launchwatch(tmp_path, "match", "--input", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2
+    assert (
+        missing.stderr.strip()
+        == f"launchwatch: cannot read {tmp_path / 'nope.jsonl'}: No such file or directory"
+    )
+    unopenable = _launchwatch(tmp_path, "feeds", "list", LAUNCHWATCH_DB="/nonexistent/x/lw.db")
+    assert unopenable.returncode == 2 and unopenable.stderr.count("\n") == 1, unopenable.stderr
+    assert "/nonexistent/x/lw.db" in unopenable.stderr
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path):
+    result = subprocess.run(
+        f"{sys.executable} -m bot --env-file {os.devnull} feeds list | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.stdout.count("\n") == 1
+    _no_traceback(result)
+
+
+def test_settings_are_checked_and_misspellings_named(tmp_path):
+    absent = subprocess.run(
+        [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "nope.env"), "feeds", "list"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert absent.returncode == 2 and "nope.env does not exist" in absent.stderr
+    (tmp_path / ".env").write_text("LAUNCHWATCH_POLL_INTERVALL=30\nLAUNCHWATCH_LOG_LEVEL=warning\n")
+    misspelt = subprocess.run(
+        [sys.executable, "-m", "bot", "feeds", "list"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert misspelt.returncode == 0, misspelt.stderr  # "warning" in lower case is fine
+    assert "LAUNCHWATCH_POLL_INTERVALL in .env is not a LaunchWatch setting" in misspelt.stderr
+    assert "did you mean LAUNCHWATCH_POLL_INTERVAL?" in misspelt.stderr
+    for name, value in [
+        ("LAUNCHWATCH_FEEDS", "notaurl"),
+        ("DISCORD_GATEWAY_URL", "http://x"),
+        ("LAUNCHWATCH_LOG_LEVEL", "loud"),
+    ]:
+        bad = _launchwatch(tmp_path, "feeds", "list", **{name: value})
+        assert bad.returncode == 2 and name in bad.stderr and bad.stderr.count("\n") == 1
+        _no_traceback(bad)
+
+
+async def test_poll_says_each_thing_once_and_failures_show_at_warning(tmp_path):
+    async with FeedServer() as server:
+        server.route("/good", body=rss([SOYUZ, *BACKGROUND]))
+        server.route("/bad", status=500)
+        feeds = f"{server.url('/good')},{server.url('/bad')}"
+        env = {
+            "LAUNCHWATCH_FEEDS": feeds,
+            "LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS": "true",
+            "LAUNCHWATCH_LOG_LEVEL": "WARNING",
+        }
+        result = await asyncio.to_thread(_launchwatch, tmp_path, "poll", **env)
+    assert result.returncode == 0, result.stderr
+    _no_traceback(result)
+    both = result.stdout + result.stderr
+    assert both.count(server.url("/good")) == 1  # the table only: no log line beside it
+    assert "WARNING" in result.stderr and server.url("/bad") in result.stderr
+    scan = _launchwatch(tmp_path, "scan", str(_one_article_feed(tmp_path)))
+    assert "1 article, 1 launch story, 1 launch event" in scan.stdout
+
+
+def _one_article_feed(tmp_path: Path) -> Path:
+    path = tmp_path / "one.xml"
+    path.write_bytes(rss([SOYUZ]))
+    return path
+
+
+async def test_ctrl_c_stops_run_quietly_and_one_database_has_one_instance(tmp_path):
+    async with FeedServer() as server:
+        server.route("/a", body=rss([SOYUZ, *BACKGROUND]))
+        env = _env(
+            tmp_path,
+            LAUNCHWATCH_FEEDS=server.url("/a"),
+            LAUNCHWATCH_POLL_INTERVAL="1",
+            LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS="true",
+        )
+        command = [sys.executable, "-m", "bot", "--env-file", os.devnull, "run", "--dry-run"]
+        first = await asyncio.create_subprocess_exec(
+            *command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=tmp_path,
+            start_new_session=True,  # its own process group, as a terminal gives it
+        )
+        try:
+            await _wait_seeded(tmp_path / "cli.db", 1)  # a feed was fetched and parsed
+            second = await asyncio.to_thread(
+                subprocess.run, command, capture_output=True, text=True, env=env, timeout=60
+            )
+            assert second.returncode == 2
+            assert "is in use by another LaunchWatch (launchwatch run, pid" in second.stderr
+            assert str(first.pid) in second.stderr
+            os.killpg(first.pid, signal.SIGINT)  # Ctrl-C reaches the parser workers too
+            out, err = await asyncio.wait_for(first.communicate(), PATIENCE)
+        finally:
+            if first.returncode is None:
+                first.kill()
+                await first.wait()
+    assert first.returncode == 0, err.decode()[-2000:]
+    assert b"Traceback" not in out + err and b"KeyboardInterrupt" not in out + err
+    # Killed, not stopped: the lock goes with the process, and a new run starts.
+    killed = await asyncio.create_subprocess_exec(*command, env=env, cwd=tmp_path)
+    await _wait_running(tmp_path / "cli.db")
+    killed.kill()
+    await killed.wait()
+    again = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path
+    )
+    await _wait_running(tmp_path / "cli.db", after=killed.pid)
+    again.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(again.communicate(), PATIENCE)
+    assert again.returncode == 0, err.decode()[-2000:]
+
+
+async def _wait_running(db: Path, *, after: int | None = None) -> None:
+    """Wait until a run holds the database's instance lock (a pid other than ``after``)."""
+    lock = Path(f"{db}.lock")
+    deadline = time.monotonic() + PATIENCE
+    while time.monotonic() < deadline:
+        text = lock.read_text() if lock.exists() else ""
+        if "pid" in text and (after is None or f"pid {after} " not in text):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no run took the lock of {db}")
+
+
+def test_the_readme_lists_every_command_and_only_real_ones():
+    from bot.__main__ import build_parser
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    listed = set()
+    for row in section.splitlines():
+        if row.startswith("| `launchwatch"):
+            words = row.split("`")[1].split()[1:]
+            command = []
+            for word in words:
+                if not (word.isalpha() and word.islower()):
+                    break
+                command.append(word)
+            listed.add(" ".join(command))
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    real = set()
+    for name, sub in commands.items():
+        nested = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        real |= {f"{name} {n}" for n in nested[0].choices} if nested else {name}
+    assert real == listed - {""}, (sorted(real - listed), sorted(listed - real - {""}))

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import cmd_healthcheck
-from bot.runtime import HEARTBEAT_GATEWAY, HEARTBEAT_POLL, utc_now
+from bot.health import HEARTBEAT_GATEWAY, HEARTBEAT_POLL
 from bot.settings import Settings, load_settings
+from handlers.domain import utc_now
 from storage import Storage
 
 FRESH = timedelta(seconds=3)
@@ -105,7 +106,7 @@ async def test_the_command_exit_code_is_what_docker_sees(tmp_path, settings):
 
     def run() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none.env"), "healthcheck"],
+            [sys.executable, "-m", "bot", "--env-file", os.devnull, "healthcheck"],
             capture_output=True,
             text=True,
             env=env,

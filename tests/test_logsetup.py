@@ -171,14 +171,16 @@ def test_one_summary_line_per_poll_cycle(caplog):
     cycle.observe(PollReport(2, "https://b.example/feed", "not_modified"))
     assert caplog.messages == []  # the cycle is not over yet
 
+    cycle.observe(PollReport(1, "https://a.example/feed", "unchanged"))  # feed 1 again
     clock.now = 301
     cycle.observe(PollReport(3, "https://c.example/feed", "error", error="timed out"))
     assert caplog.messages == [
-        "poll cycle: feeds=3 error=1 not_modified=1 ok=1 new=3 matched=1 events=+1/~0 deliveries=2"
+        "poll cycle: feeds=3 polls=4 error=1 not_modified=1 ok=1 unchanged=1 new=3 matched=1"
+        " events=+1/~0 deliveries=2"
     ]
 
     cycle.flush()  # nothing observed since: no empty line
     assert len(caplog.messages) == 1
     cycle.observe(PollReport(4, "https://d.example/feed", "unchanged"))
     cycle.flush()  # shutdown logs the partial cycle
-    assert caplog.messages[-1].startswith("poll cycle: feeds=1 unchanged=1 new=0")
+    assert caplog.messages[-1].startswith("poll cycle: feeds=1 polls=1 unchanged=1 new=0")

@@ -8,14 +8,15 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bot.health import HEARTBEAT_GATEWAY, HEARTBEAT_POLL
 from bot.metrics import Metrics, serve_http
-from bot.runtime import HEARTBEAT_GATEWAY, HEARTBEAT_POLL, utc_now
 from handlers.domain import (
     DeliveryJob,
     DeliveryKind,
     LaunchEvent,
     LaunchStatus,
     Subscription,
+    utc_now,
 )
 from handlers.events import resolve
 from handlers.pipeline import PollReport

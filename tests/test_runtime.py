@@ -7,7 +7,8 @@ import logging
 from datetime import datetime
 from types import SimpleNamespace
 
-from bot.runtime import HEARTBEAT_POLL, Service
+from bot.health import HEARTBEAT_POLL
+from bot.runtime import Service
 
 
 class BlockingPipeline:

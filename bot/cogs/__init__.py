@@ -17,15 +17,51 @@ import asyncio
 import difflib
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 if TYPE_CHECKING:
-    from bot.client import LaunchWatchBot
+    from bot.ratelimit import RequestPacer
+    from bot.runtime import Core
+    from bot.settings import Settings
+    from handlers.knowledge import KnowledgeBase
+    from storage import Storage
+
+
+class CogHost(Protocol):
+    """What the cogs need from the bot that loads them: a small interface, so the cogs
+    do not depend on the client (which depends on them to load them)."""
+
+    core: Core
+    pacer: RequestPacer
+
+    @property
+    def settings(self) -> Settings:
+        """The process settings."""
+        ...
+
+    @property
+    def storage(self) -> Storage:
+        """The storage facade."""
+        ...
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        """Vehicles, sites and agencies, for autocomplete."""
+        ...
+
+    @property
+    def latency(self) -> float:
+        """The gateway heartbeat latency in seconds (``inf`` before it connects)."""
+        ...
+
+    async def fetch_channel(self, channel_id: int, /) -> Any:
+        """A channel by id, from Discord."""
+        ...
+
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +71,6 @@ _LOCK_KEY = "launchwatch.lock"
 
 class UserError(app_commands.AppCommandError):
     """Bad input or a refused request; the message is shown to the user as it is."""
-
-
-def utc_now() -> datetime:
-    """The wall clock, in UTC."""
-    return datetime.now(UTC)
 
 
 def is_ephemeral(interaction: discord.Interaction) -> bool:
@@ -219,7 +250,7 @@ async def report_error(
 # --------------------------------------------------------------------------- cogs
 
 
-def build_cogs(bot: LaunchWatchBot) -> list[commands.Cog]:
+def build_cogs(bot: CogHost) -> list[commands.Cog]:
     """One cog per feature, each given the bot (and through it the core services)."""
     from bot.cogs.feeds import FeedsCog
     from bot.cogs.launches import LaunchesCog

@@ -14,14 +14,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs import UserError, defer, respond, utc_now
+from bot.cogs import CogHost, UserError, defer, respond
 from bot.embeds import discord_time, list_line, pack_lines, safe_text, safe_url, truncate
-from handlers.domain import Article, Feed, FeedState
+from handlers.domain import Article, Feed, FeedState, utc_now
 from handlers.errors import BlockedAddressError, LaunchWatchError, error_text
 from handlers.netguard import canonical_feed_url, check_url
+from handlers.summary import scan_summary
 
 if TYPE_CHECKING:
-    from bot.client import LaunchWatchBot
     from storage import SqliteFeedStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class FeedsCog(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
 
-    def __init__(self, bot: LaunchWatchBot) -> None:
+    def __init__(self, bot: CogHost) -> None:
         self.bot = bot
 
     @property
@@ -265,10 +265,7 @@ class FeedsCog(commands.Cog):
             title=truncate(f"Feed test: {safe_text(title) or 'untitled feed'}", 256),
             colour=discord.Colour(0x3B82F6),
         )
-        summary = (
-            f"{shown_url(url)}\n{len(articles)} articles, {len(pairs)} launch stories, "
-            f"{len(events)} launch events."
-        )
+        summary = f"{shown_url(url)}\n{scan_summary(len(articles), len(pairs), len(events))}."
         lines = [list_line(e) for e in events]
         if lines:
             summary += "\n\n" + pack_lines(lines, limit=3500, max_chunks=1)[0]

@@ -12,12 +12,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs import UserError, close_matches, respond
+from bot.cogs import CogHost, UserError, close_matches, respond
 from bot.embeds import STATUS_LABEL, render_detail_embed, render_list_embed, safe_text, truncate
 from handlers.domain import LaunchEvent, LaunchStatus
 
 if TYPE_CHECKING:
-    from bot.client import LaunchWatchBot
     from storage import SqliteEventStore
 
 STATUS_CHOICES = [app_commands.Choice(name=STATUS_LABEL[s], value=s.value) for s in LaunchStatus]
@@ -41,7 +40,7 @@ class LaunchesCog(commands.Cog):
 
     launches = app_commands.Group(name="launches", description="Recent and upcoming launches")
 
-    def __init__(self, bot: LaunchWatchBot) -> None:
+    def __init__(self, bot: CogHost) -> None:
         self.bot = bot
 
     @property

@@ -5,19 +5,15 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.cogs import respond
+from bot.cogs import CogHost, respond
 from bot.embeds import discord_time
 from handlers.domain import FeedState
-
-if TYPE_CHECKING:
-    from bot.client import LaunchWatchBot
 
 
 def format_duration(seconds: float) -> str:
@@ -35,7 +31,7 @@ def format_duration(seconds: float) -> str:
 class StatusCog(commands.Cog):
     """Health and diagnostics."""
 
-    def __init__(self, bot: LaunchWatchBot) -> None:
+    def __init__(self, bot: CogHost) -> None:
         self.bot = bot
 
     @app_commands.command(

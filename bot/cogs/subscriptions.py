@@ -17,12 +17,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs import (
+    CogHost,
     UserError,
     choices_for_last_item,
     close_matches,
     respond,
     split_list,
-    utc_now,
 )
 from bot.embeds import pack_lines, safe_text, truncate
 from bot.publisher import missing_permissions
@@ -32,10 +32,10 @@ from handlers.domain import (
     Subscription,
     SubscriptionFilter,
     SubscriptionState,
+    utc_now,
 )
 
 if TYPE_CHECKING:
-    from bot.client import LaunchWatchBot
     from storage import SqliteSubscriptionStore
 
 TARGET = "discord"
@@ -97,7 +97,7 @@ def _type_name(kind: discord.ChannelType | None) -> str:
 
 
 async def resolve_target(
-    bot: LaunchWatchBot, interaction: discord.Interaction, channel: Any | None
+    bot: CogHost, interaction: discord.Interaction, channel: Any | None
 ) -> Target:
     """The channel to subscribe: in this server, of a usable type, and postable by the bot."""
     guild = interaction.guild
@@ -121,7 +121,7 @@ async def resolve_target(
     return target
 
 
-async def _fetch_channel(bot: LaunchWatchBot, channel_id: int) -> Any:
+async def _fetch_channel(bot: CogHost, channel_id: int) -> Any:
     try:
         return await bot.fetch_channel(channel_id)
     except (discord.NotFound, discord.Forbidden):
@@ -235,7 +235,7 @@ def subscription_line(sub: Subscription) -> str:
 class SubscriptionsCog(commands.Cog):
     """Subscribe channels to launch alerts, and manage them."""
 
-    def __init__(self, bot: LaunchWatchBot) -> None:
+    def __init__(self, bot: CogHost) -> None:
         self.bot = bot
 
     @property

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bot.client import LaunchWatchBot
-from bot.runtime import Core, open_core, utc_now
+from bot.runtime import Core, open_core
 from bot.settings import Settings
-from handlers.domain import Article, LaunchEvent
+from handlers.domain import Article, LaunchEvent, utc_now
 from handlers.events import resolve
 from handlers.matcher import default_matcher
 from tests.budget import PATIENCE

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.client import COMMANDS_HASH, LaunchWatchBot
-from bot.runtime import ORPHAN_KEEP, utc_now
-from handlers.domain import LaunchStatus, SubscriptionState
+from bot.runtime import ORPHAN_KEEP
+from handlers.domain import LaunchStatus, SubscriptionState, utc_now
 from tests.bot.conftest import (
     READY_FAST,
     World,
@@ -490,7 +490,7 @@ async def test_feeds_test_defers_and_shows_what_it_would_post(fake, bot, core, w
         assert result.callback_type == 5  # deferred: it fetches
         assert core.parser.stats.parsed == parsed + 1  # the poller's parser pool and budget
         text = final_text(final)
-        assert "3 articles, 2 launch stories, 1 launch events" in text
+        assert "3 articles, 2 launch stories, 1 launch event." in text
         assert "Soyuz MS-29" in text
         _, final = await invoke(fake, world, "feeds test", {"url": server.url("/broken")})
         assert "Could not read" in final_text(final) and "500" in final_text(final)

@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 
 from bot.discord_app import run_discord
+from bot.health import HEARTBEAT_GATEWAY
 from bot.logsetup import configure_logging
 from bot.metrics import Metrics
-from bot.runtime import HEARTBEAT_GATEWAY, Core, Service, open_core, utc_now
-from handlers.domain import SubscriptionFilter, SubscriptionState
+from bot.runtime import Core, Service, open_core
+from handlers.domain import SubscriptionFilter, SubscriptionState, utc_now
 from storage import Storage
 from tests.bot.conftest import READY_FAST, build_world, final_text, invoke, make_settings, wait_for
 from tests.budget import PATIENCE
@@ -312,7 +313,7 @@ async def test_launchwatch_run_posts_alerts_and_stops_cleanly(tmp_path, fake, fe
     url = feeds.url("/feed")
     env = _cli_env(tmp_path, fake, url)
     repo = Path(__file__).resolve().parents[2]
-    args = [sys.executable, "-m", "bot", "--env-file", str(tmp_path / "none.env")]
+    args = [sys.executable, "-m", "bot", "--env-file", os.devnull]
     log_path = tmp_path / "run.log"
     log_file = log_path.open("wb")  # a file, not a pipe: a full pipe would block the bot
     proc = await asyncio.create_subprocess_exec(
@@ -354,6 +355,12 @@ async def test_launchwatch_run_posts_alerts_and_stops_cleanly(tmp_path, fake, fe
     output = log_path.read_text()
     assert proc.returncode == 0, output[-2000:]
     assert fake.token not in output
+    # Nothing a newcomer has to wonder about: no traceback, no voice-library warnings.
+    assert "Traceback" not in output and "PyNaCl" not in output and "davey" not in output
+    stopped = await asyncio.to_thread(
+        subprocess.run, [*args, "healthcheck"], env=env, cwd=repo, capture_output=True, text=True
+    )
+    assert stopped.returncode == 1 and "stopped at" in stopped.stdout  # a clean stop is no bot
     [alert] = fake.messages(world.alerts.id, include_ephemeral=False)
     assert alert.embeds[0]["title"] == "🚀 Launched: Falcon 9 | Crew-12"
 

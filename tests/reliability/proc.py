@@ -124,7 +124,7 @@ class LaunchWatch:
                 "-m",
                 "bot",
                 "--env-file",
-                str(self.workdir / "absent.env"),
+                os.devnull,
                 *args,
                 stdout=stdout,
                 stderr=stderr,

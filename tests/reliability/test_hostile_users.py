@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.client import LaunchWatchBot
-from bot.runtime import Core, open_core, utc_now
-from handlers.domain import LaunchEvent, SubscriptionFilter
+from bot.runtime import Core, open_core
+from handlers.domain import LaunchEvent, SubscriptionFilter, utc_now
 from handlers.netguard import check_url
 from tests.bot.conftest import (
     READY_FAST,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -69,7 +70,7 @@ async def _run(
             "-m",
             "bot",
             "--env-file",
-            str(workdir / "absent.env"),
+            os.devnull,
             "run",
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import ahocorasick
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "Agency",
@@ -223,6 +224,7 @@ class KnowledgeBase:
         sites = {k: _site(k, v) for k, v in _section(tables, "sites").items()}
         agencies = {k: _agency(k, v) for k, v in _section(tables, "agencies").items()}
         missions = tuple(_mission(k, v) for k, v in _section(tables, "missions").items())
+        _check_references(vehicles, sites, agencies, missions)
         return cls(vehicles, sites, agencies, missions)
 
     # ----------------------------------------------------------------- indexes
@@ -432,75 +434,137 @@ def _section(tables: Mapping[str, Mapping[str, Any]], name: str) -> Mapping[str,
     return inner
 
 
-def _strs(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{where}: expected a list of strings")
-    return tuple(value)
+class _Spec(BaseModel):
+    """One entry of a knowledge table: every field known, every value of its type, so a
+    typo in a key is an error instead of a silently lost alias."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _opt_str(value: Any, where: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise ValueError(f"{where}: expected a string")
+class _VehicleSpec(_Spec):
+    aliases: tuple[str, ...] = ()
+    family: str | None = None
+    provider: str | None = None
+    site: str | None = None
+    kind: Literal["orbital", "suborbital", "spacecraft"] = "orbital"
+    crewed: bool | None = None
+    strict: bool = False
 
 
-def _opt_bool(value: Any, where: str) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    raise ValueError(f"{where}: expected true/false")
+class _SiteSpec(_Spec):
+    aliases: tuple[str, ...] = ()
+    country: str = ""
+    pads: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    strict: bool = False
 
 
-def _names(key: str, spec: Mapping[str, Any]) -> tuple[str, ...]:
+class _AgencySpec(_Spec):
+    aliases: tuple[str, ...] = ()
+    country: str = ""
+    strict: bool = False
+
+
+class _MissionSpec(_Spec):
+    patterns: tuple[str, ...] = Field(min_length=1)
+    vehicle: str | None = None
+    site: str | None = None
+    crewed: bool | None = None
+    agencies: tuple[str, ...] = ()
+    unique: bool = False
+
+
+_SpecT = TypeVar("_SpecT", bound=_Spec)
+
+
+def _parse(model: type[_SpecT], table: str, key: str, spec: Any) -> _SpecT:
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"knowledge {table}.{key!r}: expected a table of fields")
+    try:
+        # TOML arrays arrive as lists; the models keep tuples.
+        return model.model_validate(
+            {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'entry'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ValueError(f"knowledge {table}.{key!r}: {problems}") from None
+
+
+def _names(key: str, aliases: tuple[str, ...], strict: bool) -> tuple[str, ...]:
     """Aliases plus the canonical key itself unless the key is marked strict."""
-    aliases = _strs(spec.get("aliases"), f"{key}.aliases")
-    return aliases if spec.get("strict") else (key, *aliases)
+    return aliases if strict else (key, *aliases)
 
 
-def _vehicle(key: str, spec: Mapping[str, Any]) -> Vehicle:
+def _vehicle(key: str, raw: Any) -> Vehicle:
+    spec = _parse(_VehicleSpec, "vehicles", key, raw)
     return Vehicle(
         name=key,
-        family=_opt_str(spec.get("family"), f"{key}.family") or key,
-        provider=_opt_str(spec.get("provider"), f"{key}.provider") or "",
-        aliases=_names(key, spec),
-        site=_opt_str(spec.get("site"), f"{key}.site"),
-        kind=_opt_str(spec.get("kind"), f"{key}.kind") or "orbital",
-        crewed=_opt_bool(spec.get("crewed"), f"{key}.crewed"),
+        family=spec.family or key,
+        provider=spec.provider or "",
+        aliases=_names(key, spec.aliases, spec.strict),
+        site=spec.site,
+        kind=spec.kind,
+        crewed=spec.crewed,
     )
 
 
-def _site(key: str, spec: Mapping[str, Any]) -> Site:
+def _site(key: str, raw: Any) -> Site:
+    spec = _parse(_SiteSpec, "sites", key, raw)
     return Site(
         name=key,
-        country=_opt_str(spec.get("country"), f"{key}.country") or "",
-        aliases=_names(key, spec),
-        pads=_strs(spec.get("pads"), f"{key}.pads"),
-        regions=_strs(spec.get("regions"), f"{key}.regions"),
+        country=spec.country,
+        aliases=_names(key, spec.aliases, spec.strict),
+        pads=spec.pads,
+        regions=spec.regions,
     )
 
 
-def _agency(key: str, spec: Mapping[str, Any]) -> Agency:
-    return Agency(
-        name=key,
-        country=_opt_str(spec.get("country"), f"{key}.country") or "",
-        aliases=_names(key, spec),
-    )
+def _agency(key: str, raw: Any) -> Agency:
+    spec = _parse(_AgencySpec, "agencies", key, raw)
+    return Agency(name=key, country=spec.country, aliases=_names(key, spec.aliases, spec.strict))
 
 
-def _mission(key: str, spec: Mapping[str, Any]) -> MissionSeries:
-    patterns = _strs(spec.get("patterns"), f"{key}.patterns")
-    if not patterns:
-        raise ValueError(f"mission {key!r} needs at least one pattern")
+def _mission(key: str, raw: Any) -> MissionSeries:
+    spec = _parse(_MissionSpec, "missions", key, raw)
     return MissionSeries(
         template=key,
-        patterns=patterns,
-        vehicle=_opt_str(spec.get("vehicle"), f"{key}.vehicle"),
-        site=_opt_str(spec.get("site"), f"{key}.site"),
-        crewed=_opt_bool(spec.get("crewed"), f"{key}.crewed"),
-        agencies=_strs(spec.get("agencies"), f"{key}.agencies"),
-        unique=bool(spec.get("unique", False)),
+        patterns=spec.patterns,
+        vehicle=spec.vehicle,
+        site=spec.site,
+        crewed=spec.crewed,
+        agencies=spec.agencies,
+        unique=spec.unique,
     )
+
+
+def _check_references(
+    vehicles: Mapping[str, Vehicle],
+    sites: Mapping[str, Site],
+    agencies: Mapping[str, Agency],
+    missions: Sequence[MissionSeries],
+) -> None:
+    """Every name one table gives for another table's entry must be a key there."""
+    problems = []
+    for v in vehicles.values():
+        if v.site is not None and v.site not in sites:
+            problems.append(f"vehicles.{v.name!r}.site {v.site!r} is not in sites")
+        if v.provider and v.provider not in agencies:
+            problems.append(f"vehicles.{v.name!r}.provider {v.provider!r} is not in agencies")
+    for m in missions:
+        if m.vehicle is not None and m.vehicle not in vehicles:
+            problems.append(f"missions.{m.template!r}.vehicle {m.vehicle!r} is not in vehicles")
+        if m.site is not None and m.site not in sites:
+            problems.append(f"missions.{m.template!r}.site {m.site!r} is not in sites")
+        problems.extend(
+            f"missions.{m.template!r}.agencies {a!r} is not in agencies"
+            for a in m.agencies
+            if a not in agencies
+        )
+    if problems:
+        raise ValueError("knowledge base: " + "; ".join(problems))
 
 
 @cache

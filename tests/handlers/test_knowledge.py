@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -142,6 +143,7 @@ def test_strict_entries_need_a_qualified_alias() -> None:
             '[vehicles]\n"Beta" = { aliases = ["Beta rocket"], family = "Beta", '
             'provider = "X", strict = true }\n'
         ),
+        "agencies": {"X": {}},
     }
     kb = KnowledgeBase.from_tables(tables)
     hits = kb.scan(normalize("beta testers love the beta rocket"))
@@ -191,3 +193,50 @@ def test_shared_pad_code_goes_to_the_site_named_with_it(kb: KnowledgeBase) -> No
 def test_single_site_vehicles_name_a_known_site(kb: KnowledgeBase) -> None:
     for vehicle in kb.vehicle_info.values():
         assert vehicle.site is None or vehicle.site in kb.site_info, vehicle.name
+
+
+TINY = {
+    "vehicles": {"Electron": {"aliases": ["Electron rocket"], "provider": "Rocket Lab"}},
+    "sites": {"Mahia": {"country": "NZ", "pads": ["LC-1A"]}},
+    "agencies": {"Rocket Lab": {"country": "US"}},
+    "missions": {"Flight {n}": {"patterns": ["flight (?P<n>\\d+)"], "vehicle": "Electron"}},
+}
+
+
+def _with(table: str, key: str, **fields: object) -> dict[str, dict[str, object]]:
+    tables: dict[str, dict[str, object]] = {t: dict(v) for t, v in TINY.items()}
+    entry = dict(tables[table][key])  # type: ignore[arg-type]
+    entry.update(fields)
+    tables[table][key] = entry
+    return tables
+
+
+def test_a_tiny_knowledge_base_loads_through_the_schema():
+    kb = KnowledgeBase.from_tables(TINY)
+    assert kb.canonical_vehicle("electron rocket") == "Electron"
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "fields", "message"),
+    [
+        ("vehicles", "Electron", {"alias": ["E"]}, "vehicles.'Electron': alias: Extra inputs"),
+        ("vehicles", "Electron", {"crewed": "yes"}, "vehicles.'Electron': crewed"),
+        ("vehicles", "Electron", {"kind": "orbitall"}, "vehicles.'Electron': kind"),
+        ("sites", "Mahia", {"pad": ["LC-1B"]}, "sites.'Mahia': pad: Extra inputs"),
+        ("missions", "Flight {n}", {"patterns": []}, "missions.'Flight {n}': patterns"),
+        ("vehicles", "Electron", {"site": "Mahai"}, "site 'Mahai' is not in sites"),
+        ("missions", "Flight {n}", {"vehicle": "Electrn"}, "vehicle 'Electrn' is not in vehicles"),
+    ],
+    ids=[
+        "typo-key",
+        "wrong-type",
+        "unknown-kind",
+        "site-typo",
+        "no-pattern",
+        "bad-ref",
+        "bad-ref-2",
+    ],
+)
+def test_a_typo_in_the_knowledge_base_is_an_error(table, key, fields, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        KnowledgeBase.from_tables(_with(table, key, **fields))

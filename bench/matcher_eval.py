@@ -28,8 +28,8 @@ from typing import Any
 
 from handlers.domain import Article, LaunchMention
 from handlers.grouping import group_mentions
-from handlers.knowledge import KnowledgeBase, default_knowledge, normalize
-from handlers.matcher import LaunchMatcher
+from handlers.matching.knowledge import KnowledgeBase, default_knowledge, normalize
+from handlers.matching.matcher import LaunchMatcher
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEV = DATA / "launch-news" / "dev.jsonl"

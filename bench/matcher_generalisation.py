@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from handlers.domain import LaunchMention
-from handlers.knowledge import KnowledgeBase, default_knowledge, normalize
-from handlers.matcher import LaunchMatcher
+from handlers.matching.knowledge import KnowledgeBase, default_knowledge, normalize
+from handlers.matching.matcher import LaunchMatcher
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REFERENCE = DATA / "reference"

@@ -44,7 +44,7 @@ def throughput(fn: Callable[[T], object], items: Sequence[T], seconds: float) ->
 def matcher_scenario(seconds: float) -> dict[str, Any]:
     """Articles/s of the launch matcher on dev.jsonl, next to a keyword regex."""
     from bench.matcher_eval import DEV, load, published
-    from handlers.matcher import default_matcher
+    from handlers.matching.matcher import default_matcher
 
     if not DEV.is_file():
         return {"skipped": f"dev set not found at {DEV} (../shared/data absent)"}

@@ -31,7 +31,7 @@ from aiohttp import web
 from bench.matcher_eval import DEV, load, published
 from handlers.domain import SubscriptionFilter
 from handlers.fetcher import FeedFetcher
-from handlers.matcher import default_matcher
+from handlers.matching.matcher import default_matcher
 from handlers.parser import parse_feed
 from handlers.pipeline import Pipeline, PipelineConfig
 from storage import Storage

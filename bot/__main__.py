@@ -30,7 +30,7 @@ from handlers.console import ConsolePublisher
 from handlers.domain import Article, LaunchEvent, LaunchMention, utc_now
 from handlers.errors import ConfigError, FeedError, LaunchWatchError, error_text
 from handlers.grouping import group_mentions
-from handlers.matcher import default_matcher
+from handlers.matching.matcher import default_matcher
 from handlers.netguard import canonical_feed_url, check_url
 from handlers.reader import FeedReader
 from handlers.summary import render_event_text, scan_summary

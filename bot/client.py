@@ -25,7 +25,7 @@ from handlers.domain import SubscriptionState, utc_now
 if TYPE_CHECKING:
     from bot.runtime import Core
     from bot.settings import Settings
-    from handlers.knowledge import KnowledgeBase
+    from handlers.matching.knowledge import KnowledgeBase
     from storage import Storage
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class LaunchWatchBot(commands.Bot):
         """The matcher's knowledge base (vehicles, sites, agencies) for autocomplete."""
         kb = getattr(self.core.matcher, "kb", None)
         if kb is None:
-            from handlers.knowledge import default_knowledge
+            from handlers.matching.knowledge import default_knowledge
 
             kb = default_knowledge()
         return kb

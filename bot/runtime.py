@@ -26,7 +26,7 @@ from bot.settings import Settings
 from handlers.delivery import DeliveryWorker
 from handlers.domain import utc_now
 from handlers.fetcher import FeedFetcher, FetchLimits
-from handlers.matcher import LaunchMatcher, default_matcher
+from handlers.matching.matcher import LaunchMatcher, default_matcher
 from handlers.parserpool import ParserPool
 from handlers.pipeline import Pipeline, PipelineConfig, PollReport
 from handlers.ports import Publisher

@@ -96,7 +96,7 @@ def pick_candidate(
 
 
 def vehicle_of_key(key: str) -> str:
-    """The vehicle part of an event key (see :mod:`handlers.matcher`)."""
+    """The vehicle part of an event key (see :mod:`handlers.matching.matcher`)."""
     return key.split("|", 1)[0]
 
 

@@ -64,7 +64,7 @@ async def parse_in_thread(body: bytes, headers: Any, url: str, feed_id: int | No
 
 def real_pipeline(store: Any, fetcher: Any, config: Any = None, *, seed: int = 0) -> Any:
     """The production pipeline over a real store and fetcher, with a seeded jitter."""
-    from handlers.matcher import default_matcher
+    from handlers.matching.matcher import default_matcher
     from handlers.pipeline import Pipeline
 
     return Pipeline(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from bot.ratelimit import RequestPacer
     from bot.runtime import Core
     from bot.settings import Settings
-    from handlers.knowledge import KnowledgeBase
+    from handlers.matching.knowledge import KnowledgeBase
     from storage import Storage
 
 

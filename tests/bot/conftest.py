@@ -21,7 +21,7 @@ from bot.runtime import Core, open_core
 from bot.settings import Settings
 from handlers.domain import Article, LaunchEvent, utc_now
 from handlers.events import resolve
-from handlers.matcher import default_matcher
+from handlers.matching.matcher import default_matcher
 from tests.budget import PATIENCE
 from tests.fakediscord import (
     ChannelType,

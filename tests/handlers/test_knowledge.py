@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from handlers.knowledge import KnowledgeBase, default_knowledge, normalize
+from handlers.matching.knowledge import KnowledgeBase, default_knowledge, normalize
 
 
 @pytest.fixture(scope="module")

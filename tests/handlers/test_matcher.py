@@ -11,7 +11,7 @@ import pytest
 
 from bench.matcher_generalisation import HARD_CASES, Case, case_errors
 from handlers.domain import Article, LaunchStatus
-from handlers.matcher import LaunchMatcher, default_matcher
+from handlers.matching.matcher import LaunchMatcher, default_matcher
 
 # A Monday; relative words ("Wednesday", "tomorrow") resolve against it.
 PUBLISHED = datetime(2030, 6, 10, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handlers.fetcher import FeedFetcher
-from handlers.matcher import default_matcher
+from handlers.matching.matcher import default_matcher
 from handlers.parser import parse_feed
 from handlers.pipeline import Pipeline, PipelineConfig
 from storage import Storage

@@ -37,7 +37,7 @@ from bot.publisher import alert_mentions
 from handlers.domain import Article, LaunchEvent
 from handlers.errors import ParseError
 from handlers.events import resolve
-from handlers.matcher import LaunchMatcher, default_matcher
+from handlers.matching.matcher import LaunchMatcher, default_matcher
 from handlers.parser import MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, parse_feed
 from handlers.summary import render_event_text
 from tests.fakediscord.errors import FormErrors

@@ -23,7 +23,7 @@ from typing import Any
 
 from handlers.domain import Feed
 from handlers.fetcher import FeedFetcher, FetchLimits
-from handlers.matcher import default_matcher
+from handlers.matching.matcher import default_matcher
 from handlers.parser import ParsedFeed, parse_feed
 from handlers.parserpool import ParserPool
 from handlers.pipeline import Pipeline, PipelineConfig, PollReport

@@ -1,6 +1,6 @@
 """Curated spaceflight knowledge: vehicles, launch sites, agencies and mission series.
 
-The knowledge lives as DATA in ``handlers/knowledge/*.toml`` (one line per rocket, site,
+The knowledge lives as DATA in ``handlers/matching/tables/*.toml`` (one line per rocket, site,
 agency or mission series; each file's header documents its format) so that adding a new rocket
 needs no code change. This module loads those files once and answers two kinds of question:
 
@@ -569,7 +569,7 @@ def _check_references(
 
 @cache
 def default_knowledge() -> KnowledgeBase:
-    """The knowledge base shipped in ``handlers/knowledge/``, loaded once per process."""
-    root = resources.files("handlers") / "knowledge"
+    """The knowledge base shipped in ``handlers/matching/tables/``, loaded once per process."""
+    root = resources.files("handlers.matching") / "tables"
     tables = {n: tomllib.loads((root / f"{n}.toml").read_text("utf-8")) for n in _TABLES}
     return KnowledgeBase.from_tables(tables)

@@ -156,21 +156,16 @@ async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
         raise LaunchWatchError(
             "DISCORD_TOKEN is not set: put it in the environment or .env, or use --dry-run"
         )
+    with instance_lock(settings.db, "launchwatch run"):
+        return await _serve(settings, dry_run=dry_run)
+
+
+async def _serve(settings: Settings, *, dry_run: bool) -> int:
+    """Run the service until a stop signal; the caller holds the database's instance lock."""
     stop = asyncio.Event()
     _install_stop_handlers(stop)
     service_ref: list[Service] = []
     metrics = Metrics()
-    with instance_lock(settings.db, "launchwatch run"):
-        return await _run(settings, dry_run, stop, service_ref, metrics)
-
-
-async def _run(
-    settings: Settings,
-    dry_run: bool,
-    stop: asyncio.Event,
-    service_ref: list[Service],
-    metrics: Metrics,
-) -> int:
     async with (
         open_core(
             settings, on_deliveries=lambda: service_ref[0].wake_workers(), metrics=metrics
@@ -346,8 +341,9 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     async with Storage.open(settings.db) as storage:
         if args.feeds_command == "list":
             await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
+            followers = await storage.feeds.follower_counts()
             for feed in await storage.feeds.list_feeds():
-                print(_feed_line(feed, await storage.feeds.followers(feed.id)))
+                print(_feed_line(feed, followers.get(feed.id, 0)))
             return 0
         url = canonical_feed_url(args.url)
         if args.feeds_command == "remove":

@@ -65,7 +65,6 @@ _MASKED_LINK = "]("
 # <a:name:id>, timestamps <t:0:R>, server navigation <id:customize>, and whatever comes
 # next (they all open with "<" and a letter or one of @ # / :). A zero-width space after
 # the "<" or "@" leaves the text readable and unparsed.
-_AT = re.compile(r"@")
 _ANGLE_SYNTAX = re.compile(r"<(?=[@#/:A-Za-z])")
 
 
@@ -88,7 +87,7 @@ def strip_invisible(text: str) -> str:
 def neutralise_mentions(text: str) -> str:
     """Make mentions, @everyone/@here, emoji, timestamps and every other ``<…>`` syntax of
     Discord render as the plain text it is."""
-    text = _AT.sub("@" + ZWSP, text)
+    text = text.replace("@", "@" + ZWSP)
     return _ANGLE_SYNTAX.sub("<" + ZWSP, text)
 
 

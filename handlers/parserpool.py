@@ -173,9 +173,7 @@ class ParseStats:
     stopped: int = 0  # past the budget
     died: int = 0  # worker process ended during a parse
     seconds: float = 0.0  # total time spent parsing
-    bytes: int = 0
     slowest: float = 0.0
-    last_stopped_url: str | None = None
     per_feed_seconds: dict[int, float] = field(default_factory=dict)  # last parse, by feed id
 
 
@@ -264,7 +262,7 @@ class ParserPool:
             else:
                 outcome = await self._in_worker((body, dict(headers), url, feed_id), url)
         finally:
-            self._record(feed_id, len(body), time.monotonic() - started)
+            self._record(feed_id, time.monotonic() - started)
         if isinstance(outcome, _ParseFailure):
             self.stats.failed += 1
             raise ParseError(outcome.message, url=url)
@@ -287,7 +285,6 @@ class ParserPool:
             return outcome
         except _Stopped:
             self.stats.stopped += 1
-            self.stats.last_stopped_url = url
             log.warning("feed=%s parse stopped after %gs; worker replaced", url, self.budget)
             raise ParseTimeoutError(
                 f"feed {url} took longer than {self.budget:g} s to parse",
@@ -311,10 +308,9 @@ class ParserPool:
             elif keep is not None:
                 keep.kill()
 
-    def _record(self, feed_id: int | None, size: int, seconds: float) -> None:
+    def _record(self, feed_id: int | None, seconds: float) -> None:
         stats = self.stats
         stats.seconds += seconds
-        stats.bytes += size
         stats.slowest = max(stats.slowest, seconds)
         if feed_id is not None:
             stats.per_feed_seconds[feed_id] = seconds

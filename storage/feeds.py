@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 import aiosqlite
 
@@ -86,7 +85,9 @@ class SqliteFeedStore:
                 " VALUES (?, ?, 0, ?, ?) ON CONFLICT (url) DO NOTHING",
                 (url, int(is_default), stamp, stamp),
             )
-            (feed_id,) = await _one(conn, "SELECT id FROM feeds WHERE url = ?", (url,))
+            row = await self._db.fetchone("SELECT id FROM feeds WHERE url = ?", (url,))
+            assert row is not None  # inserted above if it was not there
+            feed_id = row[0]
             if guild_id is None:
                 cur = await conn.execute(
                     "UPDATE feeds SET operator_added = 1, orphaned_at = NULL"
@@ -136,8 +137,7 @@ class SqliteFeedStore:
         """
         url = canonical_feed_url(url)
         async with self._db.transaction() as conn:
-            row = await _one_or_none(
-                conn,
+            row = await self._db.fetchone(
                 "SELECT id, is_default, operator_added,"
                 " EXISTS (SELECT 1 FROM feed_follows WHERE feed_id = feeds.id)"
                 " FROM feeds WHERE url = ?",
@@ -169,7 +169,14 @@ class SqliteFeedStore:
                 " ON CONFLICT DO NOTHING",
                 (guild_id, to_db(now), url),
             )
-            return cur.rowcount == 1 or await self._muted(conn, guild_id, url)
+            if cur.rowcount == 1:
+                return True
+            muted = await self._db.fetchone(
+                "SELECT 1 FROM feed_mutes WHERE guild_id = ?"
+                " AND feed_id = (SELECT id FROM feeds WHERE url = ?)",
+                (guild_id, url),
+            )
+            return muted is not None
 
     async def unmute(self, url: str, *, guild_id: int) -> bool:
         """Server ``guild_id`` hears a built-in feed again; True if it had muted it."""
@@ -185,16 +192,6 @@ class SqliteFeedStore:
             (guild_id,),
         )
         return [feed_from_row(r) for r in rows]
-
-    @staticmethod
-    async def _muted(conn: aiosqlite.Connection, guild_id: int, url: str) -> bool:
-        row = await _one_or_none(
-            conn,
-            "SELECT 1 FROM feed_mutes WHERE guild_id = ?"
-            " AND feed_id = (SELECT id FROM feeds WHERE url = ?)",
-            (guild_id, url),
-        )
-        return row is not None
 
     async def sync_defaults(self, urls: Sequence[str], now: datetime) -> None:
         """Make the configured default feeds exactly ``urls``.
@@ -258,12 +255,13 @@ class SqliteFeedStore:
             )
         return [feed_from_row(r) for r in rows]
 
-    async def followers(self, feed_id: int) -> int:
-        """How many servers follow a feed (the operator's ``feeds list``; never a server)."""
-        row = await self._db.fetchone(
-            "SELECT COUNT(*) FROM feed_follows WHERE feed_id = ?", (feed_id,)
+    async def follower_counts(self) -> dict[int, int]:
+        """How many servers follow each followed feed (the operator's ``feeds list``;
+        never shown to a server)."""
+        rows = await self._db.fetchall(
+            "SELECT feed_id, COUNT(*) FROM feed_follows GROUP BY feed_id"
         )
-        return int(row[0]) if row else 0
+        return {int(r[0]): int(r[1]) for r in rows}
 
     async def due(self, now: datetime, limit: int) -> list[Feed]:
         """Enabled, wanted feeds whose next poll time has come, most overdue first."""
@@ -348,20 +346,6 @@ async def write_success(conn: aiosqlite.Connection, success: FeedSuccess) -> Non
             "UPDATE OR IGNORE feeds SET url = ? WHERE id = ?",
             (canonical_feed_url(success.moved_to), success.feed_id),
         )
-
-
-async def _one_or_none(
-    conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]
-) -> tuple[Any, ...] | None:
-    async with conn.execute(sql, params) as cur:
-        row = await cur.fetchone()
-    return tuple(row) if row is not None else None
-
-
-async def _one(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> tuple[Any, ...]:
-    row = await _one_or_none(conn, sql, params)
-    assert row is not None, sql
-    return row
 
 
 async def _unlink(conn: aiosqlite.Connection, table: str, guild_id: int, url: str) -> bool:

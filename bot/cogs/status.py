@@ -75,7 +75,8 @@ class StatusCog(commands.Cog):
         )
         parser = core.parser
         stats = parser.stats
-        average = stats.seconds / max(1, stats.parsed + stats.failed + stats.stopped)
+        timed = stats.parsed + stats.failed + stats.stopped + stats.died
+        average = stats.seconds / max(1, timed)
         embed.add_field(
             name="Feed parsing",
             value=(

@@ -37,6 +37,7 @@ __all__ = [
     "MissionSeries",
     "Site",
     "Vehicle",
+    "curated_knowledge",
     "default_knowledge",
     "normalize",
 ]
@@ -71,6 +72,8 @@ class Vehicle:
     site: str | None = None
     kind: str = "orbital"
     crewed: bool | None = None
+    #: Year of the last flight in the reference lists (None: flying, or not known).
+    last_flight: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +140,9 @@ _PLACEHOLDERS: dict[str, str] = {
     "r": r"(\d{1,2}|viii|vii|iii|ii|iv|vi|ix|v|x|i)",
     "g": r"(\d{1,2} \d{1,3})",
     "id": r"([a-z]{0,3} ?\d{1,3}[a-z]?|[a-z]{1,3})",
+    "c": r"(\d{1,3}[a-z]{0,2})",
 }
-_PLACEHOLDER_RE = re.compile(r"\{(n|r|g|id)\}")
+_PLACEHOLDER_RE = re.compile(r"\{(n|r|g|id|c)\}")
 
 
 def _pattern_regex(pattern: str, value_group: str) -> str:
@@ -214,16 +218,22 @@ class KnowledgeBase:
     # ----------------------------------------------------------------- loading
     @classmethod
     def from_directory(cls, directory: Path) -> KnowledgeBase:
-        """Load the four TOML files of a knowledge directory."""
-        return cls.from_tables({n: _read_toml(directory / f"{n}.toml") for n in _TABLES})
+        """Load the four TOML files of a knowledge directory (and reference.toml if there)."""
+        names = [*_TABLES, *[_REFERENCE] * (directory / f"{_REFERENCE}.toml").is_file()]
+        return cls.from_tables({n: _read_toml(directory / f"{n}.toml") for n in names})
 
     @classmethod
     def from_tables(cls, tables: Mapping[str, Mapping[str, Any]]) -> KnowledgeBase:
         """Build from already-parsed tables (lets tests use tiny inline knowledge bases)."""
-        vehicles = {k: _vehicle(k, v) for k, v in _section(tables, "vehicles").items()}
-        sites = {k: _site(k, v) for k, v in _section(tables, "sites").items()}
-        agencies = {k: _agency(k, v) for k, v in _section(tables, "agencies").items()}
-        missions = tuple(_mission(k, v) for k, v in _section(tables, "missions").items())
+        reference = tables.get(_REFERENCE, {})
+
+        def merged(name: str) -> dict[str, Any]:
+            return _with_reference(_section(tables, name), reference.get(name, {}), name)
+
+        vehicles = {k: _vehicle(k, v) for k, v in merged("vehicles").items()}
+        sites = {k: _site(k, v) for k, v in merged("sites").items()}
+        agencies = {k: _agency(k, v) for k, v in merged("agencies").items()}
+        missions = tuple(_mission(k, v) for k, v in merged("missions").items())
         _check_references(vehicles, sites, agencies, missions)
         return cls(vehicles, sites, agencies, missions)
 
@@ -276,7 +286,12 @@ class KnowledgeBase:
         the cost flat as series are added. Overlaps go to the earlier match, then to the
         series listed first in missions.toml.
         """
-        candidates = {i for _, ids in self._triggers.iter(norm) for i in ids}
+        candidates = {
+            i
+            for end, (length, ids) in self._triggers.iter(norm)
+            if end - length < 0 or not norm[end - length].isalnum()
+            for i in ids
+        }
         found: list[tuple[int, int, MissionHit]] = []
         for i in sorted(candidates):
             series = self.missions[i]
@@ -301,6 +316,14 @@ class KnowledgeBase:
     def sites(self) -> list[str]:
         """Canonical launch-site names, sorted, for autocomplete."""
         return sorted(self.site_info)
+
+    def active_providers(self, since: int) -> frozenset[str]:
+        """Agencies that fly a vehicle flown in or after ``since`` (or with no known end)."""
+        return frozenset(
+            v.provider
+            for v in self.vehicle_info.values()
+            if v.provider and (v.last_flight is None or v.last_flight >= since)
+        )
 
     def agencies(self) -> list[str]:
         """Canonical agency/provider names, sorted, for autocomplete."""
@@ -358,7 +381,7 @@ def _trigger_automaton(missions: tuple[MissionSeries, ...]) -> Any:
             table.setdefault(_trigger(pattern), set()).add(i)
     automaton = ahocorasick.Automaton()
     for word, ids in table.items():
-        automaton.add_word(word, tuple(sorted(ids)))
+        automaton.add_word(word, (len(word), tuple(sorted(ids))))
     automaton.make_automaton()
     return automaton
 
@@ -419,6 +442,37 @@ def _non_overlapping(hits: list[Hit]) -> list[Hit]:
 
 # --------------------------------------------------------------------- TOML parsing
 _TABLES = ("vehicles", "sites", "agencies", "missions")
+#: The generated names table (scripts/build_reference_names.py): same schema, curated wins.
+_REFERENCE = "reference"
+#: What a reference entry may add to a curated entry of the same key.
+_LISTS = ("aliases", "pads", "patterns")
+
+
+def _with_reference(
+    curated: Mapping[str, Any], reference: Mapping[str, Any], name: str
+) -> dict[str, Any]:
+    """Curated entries, plus the reference table's new entries and extra names.
+
+    For a key both have, the reference only adds to the name lists; every other curated
+    field stands. New keys come after the curated ones (missions are tried in order).
+    """
+    if not isinstance(reference, Mapping):
+        raise ValueError(f"knowledge reference.{name} must be a TOML table")
+    out = dict(curated)
+    for key, spec in reference.items():
+        mine = curated.get(key)
+        if mine is None:
+            out[key] = spec
+            continue
+        if not isinstance(spec, Mapping) or not isinstance(mine, Mapping):
+            raise ValueError(f"knowledge reference.{name}.{key!r}: expected a table of fields")
+        combined = dict(mine)
+        for field_name in _LISTS:
+            extra = spec.get(field_name)
+            if extra:
+                combined[field_name] = [*mine.get(field_name, ()), *extra]
+        out[key] = combined
+    return out
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -449,6 +503,7 @@ class _VehicleSpec(_Spec):
     kind: Literal["orbital", "suborbital", "spacecraft"] = "orbital"
     crewed: bool | None = None
     strict: bool = False
+    last_flight: int | None = None
 
 
 class _SiteSpec(_Spec):
@@ -508,6 +563,7 @@ def _vehicle(key: str, raw: Any) -> Vehicle:
         site=spec.site,
         kind=spec.kind,
         crewed=spec.crewed,
+        last_flight=spec.last_flight,
     )
 
 
@@ -567,9 +623,18 @@ def _check_references(
         raise ValueError("knowledge base: " + "; ".join(problems))
 
 
+def _shipped_tables(names: Iterable[str]) -> dict[str, Any]:
+    root = resources.files("handlers.matching") / "tables"
+    return {n: tomllib.loads((root / f"{n}.toml").read_text("utf-8")) for n in names}
+
+
 @cache
 def default_knowledge() -> KnowledgeBase:
-    """The knowledge base shipped in ``handlers/matching/tables/``, loaded once per process."""
-    root = resources.files("handlers.matching") / "tables"
-    tables = {n: tomllib.loads((root / f"{n}.toml").read_text("utf-8")) for n in _TABLES}
-    return KnowledgeBase.from_tables(tables)
+    """The knowledge base shipped in ``handlers/matching/tables/``, loaded once per process:
+    the curated tables plus the reference names derived from public launch lists."""
+    return KnowledgeBase.from_tables(_shipped_tables((*_TABLES, _REFERENCE)))
+
+
+def curated_knowledge() -> KnowledgeBase:
+    """The hand-written tables alone (what the reference names are resolved against)."""
+    return KnowledgeBase.from_tables(_shipped_tables(_TABLES))

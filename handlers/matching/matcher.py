@@ -85,6 +85,10 @@ from handlers.matching.text import (
 
 __all__ = ["LaunchMatcher", "default_matcher", "event_key"]
 
+#: A vehicle whose last flight came before this year no longer makes its provider a
+#: launch provider ("ESA launches an AI project" is not a launch since Ariane 1 retired).
+ACTIVE_SINCE = 2015
+
 
 # --------------------------------------------------------------------------- helpers
 # --------------------------------------------------------------------------- matcher
@@ -93,7 +97,8 @@ class LaunchMatcher:
 
     def __init__(self, knowledge: KnowledgeBase | None = None) -> None:
         self.kb = knowledge if knowledge is not None else default_knowledge()
-        self.providers = frozenset(v.provider for v in self.kb.vehicle_info.values())
+        # "<provider> launches ..." reads as a launch only for today's launch providers.
+        self.providers = self.kb.active_providers(since=ACTIVE_SINCE)
 
     def match_article(self, article: Article) -> LaunchMention | None:
         """Match an :class:`Article` (uses its ``published`` as the date reference)."""

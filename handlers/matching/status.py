@@ -41,6 +41,14 @@ def scrub_match(text: str) -> re.Match[str] | None:
     return None
 
 
+#: After a launch verb: the launch is dated in the past ("launched in 2021", "in May 2019",
+#: "last year", "three years ago"), so the story is about something else.
+RETROSPECTIVE = re.compile(
+    r"\s+(?:back\s+)?(?:in\s+(?:[a-z]+\s+)?(?:19|20)\d\d\b|last\s+year|"
+    r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several)\s+years\s+ago)"
+)
+
+
 def launched_match(text: str, vehicle_ends: frozenset[int] = frozenset()) -> re.Match[str] | None:
     """A launched cue that is not a noun use ("buys 10 launches", "future launches").
 
@@ -62,6 +70,8 @@ def launched_match(text: str, vehicle_ends: frozenset[int] = frozenset()) -> re.
             continue
         if word == "launches" and re.match(r"\s+(?:in|this|per|a year|of|at)\b", text[m.end() :]):
             continue
+        if RETROSPECTIVE.match(text, m.end()):
+            continue  # "Landsat 9, launched in 2021, ...": background, not news
         return m
     return None
 

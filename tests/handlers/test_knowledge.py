@@ -173,6 +173,9 @@ def test_normalize_folds_spelling() -> None:
         ("Vikram-S", "Vikram-S"),
         ("Soyuz FG", "Soyuz-FG"),
         ("Space Shuttle Atlantis", "Space Shuttle"),
+        ("a Black Brant IX sounding rocket", "Black Brant"),
+        ("Terrier-Orion", "Terrier-Improved Orion"),
+        ("HANBIT-Nano", "Hanbit-Nano"),
     ],
 )
 def test_added_vehicles_resolve(kb: KnowledgeBase, text: str, canonical: str) -> None:
@@ -240,3 +243,77 @@ def test_a_tiny_knowledge_base_loads_through_the_schema():
 def test_a_typo_in_the_knowledge_base_is_an_error(table, key, fields, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         KnowledgeBase.from_tables(_with(table, key, **fields))
+
+
+# --------------------------------------------------------------------------- reference names
+def _with_reference(reference: dict[str, object]) -> KnowledgeBase:
+    return KnowledgeBase.from_tables({**TINY, "reference": reference})
+
+
+def test_reference_names_add_aliases_but_never_override_a_curated_entry():
+    kb = _with_reference(
+        {
+            "vehicles": {
+                "Electron": {"aliases": ["Electron/Curie"], "provider": "Somebody Else"},
+                "Thor DM-21 Agena-B": {"family": "Thor", "last_flight": 1962},
+            },
+            "sites": {"Mahia": {"pads": ["LC-1B"]}},
+        }
+    )
+    assert kb.canonical_vehicle("Electron/Curie") == "Electron"
+    assert kb.vehicle_info["Electron"].provider == "Rocket Lab"  # the curated field stands
+    assert kb.canonical_vehicle("a Thor DM-21 Agena-B") == "Thor DM-21 Agena-B"
+    assert kb.vehicle_info["Thor DM-21 Agena-B"].last_flight == 1962
+    assert kb.canonical_site("pad LC-1B") == "Mahia"
+
+
+def test_a_typo_in_the_reference_names_is_an_error():
+    with pytest.raises(ValueError, match=re.escape("vehicles.'Thor': alias: Extra inputs")):
+        _with_reference({"vehicles": {"Thor": {"alias": ["Thor rocket"]}}})
+    with pytest.raises(ValueError, match="provider 'Nobody' is not in agencies"):
+        _with_reference({"vehicles": {"Thor": {"provider": "Nobody"}}})
+
+
+def test_reference_missions_come_after_the_curated_ones():
+    kb = _with_reference({"missions": {"Flight Deck {n}": {"patterns": ["flight deck {n}"]}}})
+    assert [m.template for m in kb.missions] == ["Flight {n}", "Flight Deck {n}"]
+
+
+def test_retired_vehicles_do_not_make_a_launch_provider():
+    kb = KnowledgeBase.from_tables(
+        {
+            **TINY,
+            "agencies": {"Rocket Lab": {"country": "US"}, "ESA": {"country": "EU"}},
+            "reference": {"vehicles": {"Ariane 1": {"provider": "ESA", "last_flight": 1986}}},
+        }
+    )
+    assert kb.active_providers(since=2015) == {"Rocket Lab"}
+    assert kb.active_providers(since=1980) == {"Rocket Lab", "ESA"}
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("fengyun 3f lifts off", "Fengyun-3F"),
+        ("fengyun3f", "Fengyun-3F"),
+        ("fengyun 12", "Fengyun-12"),
+        ("fengyun h", None),  # a code placeholder needs its digits
+        ("ffengyun 3", None),  # a series name starts on a word boundary
+    ],
+)
+def test_code_placeholder_needs_a_number(text: str, found: str | None) -> None:
+    kb = _with_reference({"missions": {"Fengyun-{c}": {"patterns": ["fengyun {c}"]}}})
+    hits = kb.find_missions(normalize(text))
+    assert (hits[0].name if hits else None) == found
+
+
+def test_the_shipped_knowledge_includes_the_reference_names(kb: KnowledgeBase) -> None:
+    """Names only the public launch lists know resolve in the shipped knowledge base."""
+    assert kb.canonical_vehicle("Long March 2E") == "Long March 2E"
+    assert kb.canonical_vehicle("Atlas V 541") == "Atlas V"
+    assert kb.canonical_mission("Mengtian module") == "Mengtian"
+    assert kb.canonical_site("Site 81/23") == "Baikonur Cosmodrome"
+    # Everyday words stay out: no mission "Lemon Tree", no bare "Black Arrow" rocket.
+    assert kb.canonical_mission("a lemon tree") is None
+    assert kb.scan(normalize("a black arrow")) == []
+    assert kb.canonical_mission("cash reserves") is None

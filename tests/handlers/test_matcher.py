@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.matcher_generalisation import HARD_CASES, Case, case_errors
+from bench.matcher_smoke import HARD_CASES, Case, case_errors
 from handlers.domain import Article, LaunchStatus
 from handlers.matching.matcher import LaunchMatcher, default_matcher
 
@@ -160,6 +160,19 @@ def test_ground_test_without_a_named_flight_is_not_a_launch(matcher: LaunchMatch
     )
     tied = matcher.match("Falcon 9 test fires ahead of Crew-15 launch", "", PUBLISHED)
     assert tied is not None and tied.status is U
+
+
+def test_a_launch_told_as_background_is_not_news(matcher: LaunchMatcher) -> None:
+    summary = "Landsat 7, launched in 1999, is still sending images of Earth's land surface."
+    assert matcher.match("Landsat 7: a quarter century of pictures", summary, PUBLISHED) is None
+    news = matcher.match("Electron launched in 40 minutes after a hold clears", "", PUBLISHED)
+    assert news is not None and news.status is L
+
+
+def test_only_todays_launch_providers_launch_things(matcher: LaunchMatcher) -> None:
+    """ESA flew Ariane 1 (the reference lists say so); it is not a launch provider today."""
+    assert matcher.match("ESA launches new climate data project", "", PUBLISHED) is None
+    assert matcher.match("Rocket Lab launches from Wallops", "", PUBLISHED) is not None
 
 
 # ------------------------------------------------------------------------- entities
@@ -323,7 +336,7 @@ def test_non_launch_text_is_none(matcher: LaunchMatcher) -> None:
 
 
 # ------------------------------------------------------------------------- generalisation
-# The hand-written hard headlines of bench/matcher_generalisation.py (invented, title-only,
+# The hand-written hard headlines of bench/matcher_smoke.py (invented, title-only,
 # other years and vehicles, plus same-shape hard negatives) are unit tests too.
 @pytest.mark.parametrize("case", HARD_CASES, ids=lambda c: c.title[:60])
 def test_generalisation_hard_cases(matcher: LaunchMatcher, case: Case) -> None:

@@ -202,13 +202,15 @@ class KnowledgeBase:
     agency_info: dict[str, Agency]
     missions: tuple[MissionSeries, ...]
     _automaton: Any = field(init=False, repr=False)
-    _mission_res: list[tuple[re.Pattern[str], ...]] = field(init=False, repr=False)
+    #: Each series' regexes, compiled the first time its trigger word occurs: most of the
+    #: ~2,500 series never occur in a given process, and compiling all costs a second.
+    _mission_res: list[tuple[re.Pattern[str], ...] | None] = field(init=False, repr=False)
     _triggers: Any = field(init=False, repr=False)
     _families: dict[str, list[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._automaton = self._build_automaton()
-        self._mission_res = [_series_regexes(s) for s in self.missions]
+        self._mission_res = [None] * len(self.missions)
         self._triggers = _trigger_automaton(self.missions)
         families: dict[str, list[str]] = {}
         for v in self.vehicle_info.values():
@@ -295,7 +297,10 @@ class KnowledgeBase:
         found: list[tuple[int, int, MissionHit]] = []
         for i in sorted(candidates):
             series = self.missions[i]
-            for regex in self._mission_res[i]:
+            regexes = self._mission_res[i]
+            if regexes is None:
+                regexes = self._mission_res[i] = _series_regexes(series)
+            for regex in regexes:
                 for m in regex.finditer(norm):
                     value = m.group("v") if "v" in regex.groupindex else None
                     rendered = _render(series.template, value) if value else series.template

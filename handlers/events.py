@@ -71,11 +71,15 @@ def pick_candidate(
 ) -> LaunchEvent | None:
     """The live event ``mention`` belongs to, if any.
 
-    Same key first. Failing that, a *vague* report ("SLS rolled back", no mission named) joins
+    A report naming neither rocket nor mission joins nothing: "China launches a satellite"
+    and "Japan launches a lander" on one day share only the day. Otherwise same key first.
+    Failing that, a *vague* report ("SLS rolled back", no mission named) joins
     the one live event of the same vehicle, and a specific report joins a live vague event of
     its vehicle — but only when exactly one such event is live, so two Falcon 9 flights in a
     week never merge.
     """
+    if is_nameless_key(mention.event_key):
+        return None  # names no rocket and no mission: a shared day is all it has in common
     ordered = sorted(candidates, key=lambda e: e.updated, reverse=True)
     for event in ordered:
         if event.key == mention.event_key and _is_live(event, at, UPCOMING_WINDOW):
@@ -104,6 +108,12 @@ def is_vague_key(key: str) -> bool:
     """True for keys of reports that name no mission or no vehicle."""
     parts = key.split("|")
     return parts[0] == UNKNOWN_VEHICLE or (len(parts) > 1 and parts[1] == VAGUE_MISSION)
+
+
+def is_nameless_key(key: str) -> bool:
+    """True for keys of reports that name neither a vehicle nor a mission."""
+    parts = key.split("|")
+    return parts[0] == UNKNOWN_VEHICLE and len(parts) > 1 and parts[1] == VAGUE_MISSION
 
 
 def _is_live(event: LaunchEvent, at: datetime, window: timedelta) -> bool:

@@ -143,10 +143,22 @@ MAY_AS_MONTH = re.compile(r"(?:in|by|early|mid|late|until|next|this|since|of) $"
 FAR_DAYS = 45
 
 
+#: A year named as when something will happen ("slips to 2027", "in early 2027").
+_LATER_YEAR = re.compile(
+    r"(?<![a-z0-9])(?:to|in|until|into|for|before|by|net|early|mid|late|no earlier than)"
+    r" (20\d\d)(?![a-z0-9])"
+)
+
+
 def too_far(head: str, published: datetime | None) -> bool:
     """Rubric: a launch date more than ~6 weeks away makes a schedule story, not a launch story."""
     if published is None:
         return False
+    later = _LATER_YEAR.search(head)
+    if later is not None:
+        ahead = int(later.group(1)) - published.year
+        if ahead >= 2 or (ahead == 1 and published.month <= 10):
+            return True
     m = _month_mention(head)
     if m is None:
         return False

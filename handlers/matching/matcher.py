@@ -42,6 +42,8 @@ from functools import cache
 from handlers.domain import Article, LaunchMention, LaunchStatus
 from handlers.matching.cues import (
     CREW_LAUNCH,
+    FAILED,
+    GROUND_TEST,
     LAUNCH_NOUN,
     LAUNCH_WORD,
     NEGATIVE_HARD,
@@ -49,8 +51,10 @@ from handlers.matching.cues import (
     PAYLOAD_HEAD,
     PRODUCT,
     STRONG_UPCOMING,
+    UPCOMING,
 )
 from handlers.matching.dates import launch_time, too_far
+from handlers.matching.detector import LEAD_WORDS, Detector, Rules, default_detector, grams
 from handlers.matching.entities import (
     flight_name,
     inside_mission,
@@ -71,6 +75,8 @@ from handlers.matching.status import (
     is_coverage,
     is_roundup,
     is_specific,
+    launched_match,
+    scrub_match,
     status_of,
     strong_head,
     vehicle_deploys,
@@ -85,6 +91,10 @@ from handlers.matching.text import (
 
 __all__ = ["LaunchMatcher", "default_matcher", "event_key"]
 
+#: Rule confidence at which the rules are sure: a launch cue and a named subject in the
+#: headline. The detector never overrules such a verdict.
+SURE = 0.9
+
 #: A vehicle whose last flight came before this year no longer makes its provider a
 #: launch provider ("ESA launches an AI project" is not a launch since Ariane 1 retired).
 ACTIVE_SINCE = 2015
@@ -95,8 +105,12 @@ ACTIVE_SINCE = 2015
 class LaunchMatcher:
     """Reads one news item and returns a :class:`LaunchMention` for launch stories."""
 
-    def __init__(self, knowledge: KnowledgeBase | None = None) -> None:
+    def __init__(
+        self, knowledge: KnowledgeBase | None = None, detector: Detector | None = None
+    ) -> None:
         self.kb = knowledge if knowledge is not None else default_knowledge()
+        #: The learned judge of "launch story or not"; None: the rules decide alone.
+        self.detector = detector
         # "<provider> launches ..." reads as a launch only for today's launch providers.
         self.providers = self.kb.active_providers(since=ACTIVE_SINCE)
 
@@ -110,14 +124,116 @@ class LaunchMatcher:
         """Return what the item says about one launch, or None when it is not a launch story."""
         head = self._read(title)
         lead = self._read(lead_of(clean_summary(summary)))
-        named = head.hits or head.missions or lead.hits or lead.missions
-        if not named and not CREW_LAUNCH.search(head.norm):
-            return None
-        verdict = self._classify(head, lead, published)
+        verdict = self._rules(head, lead, published)
+        if self.detector is not None:
+            verdict = self._judged(verdict, head, lead, published)
         if verdict is None:
             return None
         status, confidence = verdict
         return self._mention(status, confidence, head, lead, published)
+
+    def featurize(
+        self, title: str, summary: str = "", published: datetime | None = None
+    ) -> list[str]:
+        """The detector's features for one item, as the rules alone read it (for training)."""
+        head = self._read(title)
+        lead = self._read(lead_of(clean_summary(summary)))
+        return self.features(head, lead, self._rules(head, lead, published), published)
+
+    def _rules(
+        self, head: ScannedText, lead: ScannedText, published: datetime | None
+    ) -> tuple[LaunchStatus, float] | None:
+        named = head.hits or head.missions or lead.hits or lead.missions
+        if not named and not CREW_LAUNCH.search(head.norm):
+            return None
+        return self._classify(head, lead, published)
+
+    # ------------------------------------------------------------------ learned judge
+    def _judged(
+        self,
+        verdict: tuple[LaunchStatus, float] | None,
+        head: ScannedText,
+        lead: ScannedText,
+        published: datetime | None,
+    ) -> tuple[LaunchStatus, float] | None:
+        """The detector decides "launch story or not"; the rules still read the status."""
+        assert self.detector is not None
+        rules = self.rules_said(verdict, head, published)
+        if rules in ("sure", "excluded"):
+            return verdict
+        p = self.detector.probability(self.features(head, lead, verdict, published))
+        if not self.detector.decide(rules, p):
+            return None
+        if verdict is not None:
+            return verdict
+        status = (
+            status_of(head.norm, head.vehicle_ends)
+            or status_of(lead.norm, lead.vehicle_ends)
+            or LaunchStatus.UPCOMING
+        )
+        return status, round(p, 2)
+
+    def rules_said(
+        self,
+        verdict: tuple[LaunchStatus, float] | None,
+        head: ScannedText,
+        published: datetime | None,
+    ) -> Rules:
+        """How firmly the rules decided: sure (a launch cue and a named subject in the
+        headline), accepted, rejected for want of evidence, or excluded by name (business,
+        missiles, anniversaries, investigations, ground tests, products, round-ups, landing
+        and docking, launches months away)."""
+        if verdict is not None:
+            return "sure" if verdict[1] >= SURE else "accept"
+        if self._rejected(head, strong=strong_head(head.norm)) or too_far(head.norm, published):
+            return "excluded"
+        return "reject"
+
+    def features(
+        self,
+        head: ScannedText,
+        lead: ScannedText,
+        verdict: tuple[LaunchStatus, float] | None,
+        published: datetime | None,
+    ) -> list[str]:
+        """What the detector weighs: words, and what the rules read in each field."""
+        feats = [f"t:{g}" for g in grams(head.norm)]
+        feats.append(f"rule:{verdict[0].value if verdict else 'none'}")
+        feats.append(f"rules:{self.rules_said(verdict, head, published)}")
+        feats.extend(self._readings("h", head))
+        if lead.norm:
+            feats.append("summary")
+            feats.extend(f"s:{g}" for g in grams(lead.norm, pairs=False, limit=LEAD_WORDS))
+            feats.extend(self._readings("s", lead))
+        if too_far(head.norm, published):
+            feats.append("h:far")
+        return feats
+
+    def _readings(self, field: str, text: ScannedText) -> list[str]:
+        norm = text.norm
+        found = {
+            "failed": FAILED.search(norm),
+            "launched": launched_match(norm, text.vehicle_ends),
+            "scrubbed": scrub_match(norm),
+            "upcoming": UPCOMING.search(norm),
+            "strong_upcoming": STRONG_UPCOMING.search(norm),
+            "negative": NEGATIVE_HARD.search(norm),
+            "after_launch": NEGATIVE_SOFT.search(norm),
+            "ground_test": GROUND_TEST.search(norm),
+            "product": PRODUCT.search(norm),
+            "crew_launch": CREW_LAUNCH.search(norm),
+            "launch_word": LAUNCH_NOUN.search(norm),
+            "payload": PAYLOAD_HEAD.search(norm),
+            "coverage": is_coverage(norm),
+            "vehicle": text.vehicles,
+            "vehicles": len(text.vehicles) >= 2,
+            "mission": text.missions,
+            "numbered": any(not m.series.generic for m in text.missions),
+            "agency": any(h.kind == "agency" for h in text.hits),
+            "provider": any(h.name in self.providers for h in text.hits),
+            "site": any(h.kind == "site" for h in text.hits),
+        }
+        return [f"{field}:{name}" for name, value in found.items() if value]
 
     # ------------------------------------------------------------------ reading
     def _read(self, text: str) -> ScannedText:
@@ -134,7 +250,9 @@ class LaunchMatcher:
         if self._rejected(head, strong=strong_head(head.norm)):
             return None
         verdict = self._classify_tense(head, lead)
-        if verdict and verdict[0] is LaunchStatus.UPCOMING and too_far(head.norm, published):
+        # A date (or slip) more than about six weeks out is schedule news, not a launch story.
+        pending = (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED)
+        if verdict and verdict[0] in pending and too_far(head.norm, published):
             return None
         return verdict
 
@@ -296,5 +414,5 @@ class LaunchMatcher:
 
 @cache
 def default_matcher() -> LaunchMatcher:
-    """One shared matcher over the shipped knowledge base (for the CLI)."""
-    return LaunchMatcher()
+    """One shared matcher over the shipped knowledge base and detector."""
+    return LaunchMatcher(detector=default_detector())

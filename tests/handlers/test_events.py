@@ -204,3 +204,13 @@ def test_generic_missions_on_consecutive_days_stay_apart():
         LAUNCHED, key="falcon-9|starlink|2026-03-02", vehicle="Falcon 9", mission="Starlink"
     )
     assert resolve(second, article("b", published=next_day), [first], next_day).is_new
+
+
+def test_reports_naming_no_rocket_and_no_mission_never_join():
+    """Two nameless launches of one day share a key, and nothing else."""
+    key = "unknown|launch|2026-03-02"
+    china = resolve(mention(LAUNCHED, key=key, vehicle=None, mission=None), article("a"), [], T0)
+    later = T0 + timedelta(hours=3)
+    japan = mention(LAUNCHED, key=key, vehicle=None, mission=None)
+    change = resolve(japan, article("b", published=later), [_stored(china)], later)
+    assert change.is_new

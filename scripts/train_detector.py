@@ -63,6 +63,7 @@ def examples(rows: Iterable[Row], matcher: LaunchMatcher, *, summaries: bool) ->
                 )
             ),
             is_launch_story(r),
+            r.get("label") in ("launched", "failed"),
         )
         for r in rows
     ]
@@ -86,8 +87,9 @@ def fit_with_own_thresholds(items: Sequence[Example]) -> Detector:
     for k in range(FOLDS):
         fit = [ex for i, ex in enumerate(items) if i % FOLDS != k]
         held_out += scored(train(fit), [ex for i, ex in enumerate(items) if i % FOLDS == k])
-    model = train(items)
-    return Detector(model.weights, model.bias, *best_thresholds([held_out]))
+    model, tense = train(items), train_tense(items)
+    accept, veto = best_thresholds([held_out])
+    return Detector(model.weights, model.bias, accept, veto, tense.weights, tense.bias)
 
 
 def sets(data: Path, matcher: LaunchMatcher) -> dict[str, list[Example]]:
@@ -115,13 +117,20 @@ def forward(data: Path, ex: dict[str, list[Example]]) -> list[list[Scored]]:
 def build(data: Path) -> tuple[Detector, dict[str, Any]]:
     ex = sets(data, LaunchMatcher(default_knowledge(), detector=None))
     accept, veto = best_thresholds(forward(data, ex))
-    model = train(ex["dev"] + ex["dev-titles"] + ex["2023"])
+    every = ex["dev"] + ex["dev-titles"] + ex["2023"]
+    model = train(every)
+    tense = train_tense(every)
     about = {
         "trained_on": "launch-news/dev.jsonl (with and without summaries) + titles-2023.jsonl",
         "examples": sum(len(items) for items in ex.values()),
         "thresholds_from": "best mean F1 on the later half of each set, trained on the earlier",
     }
-    return Detector(model.weights, model.bias, accept, veto), about
+    return Detector(model.weights, model.bias, accept, veto, tense.weights, tense.bias), about
+
+
+def train_tense(items: Sequence[Example]) -> Detector:
+    """P(launched or failed | launch story), on the launch stories among ``items``."""
+    return train([Example(item.features, item.happened) for item in items if item.label])
 
 
 def main(argv: list[str] | None = None) -> int:

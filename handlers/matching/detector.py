@@ -25,7 +25,7 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -48,7 +48,7 @@ _DIGITS = str.maketrans("123456789", "000000000")
 Rules = Literal["sure", "accept", "reject", "excluded"]
 #: Words of the summary lead that count (its first sentences hold the news).
 LEAD_WORDS = 40
-FORMAT = 1
+FORMAT = 2
 
 
 def grams(norm: str, *, pairs: bool = True, limit: int | None = None) -> list[str]:
@@ -74,11 +74,18 @@ class Detector:
     bias: float
     accept: float = 0.5
     veto: float = 0.5
+    #: A second model over the same features, for stories the rules found no tense cue in:
+    #: P(the launch has happened | a launch story) ("Virgin Galactic completes ... flight").
+    tense: Mapping[str, float] = field(default_factory=dict)
+    tense_bias: float = 0.0
 
     def probability(self, features: Iterable[str]) -> float:
         """P(launch story | features); features absent from the model weigh nothing."""
-        z = self.bias + sum(self.weights.get(f, 0.0) for f in set(features))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return _logistic(self.bias, self.weights, features)
+
+    def happened(self, features: Iterable[str]) -> bool:
+        """Whether a launch story without a tense cue reports a launch that happened."""
+        return _logistic(self.tense_bias, self.tense, features) >= 0.5
 
     def decide(self, rules: Rules, p: float) -> bool:
         """The verdict given what the rules said and the model's probability."""
@@ -94,7 +101,8 @@ class Detector:
             "bias": round(self.bias, 6),
             "accept": round(self.accept, 6),
             "veto": round(self.veto, 6),
-            "weights": {k: round(v, 5) for k, v in sorted(self.weights.items()) if abs(v) > 1e-4},
+            "weights": _rounded(self.weights),
+            "tense": {"bias": round(self.tense_bias, 6), "weights": _rounded(self.tense)},
         }
         return json.dumps(body, indent=0, sort_keys=False, ensure_ascii=False) + "\n"
 
@@ -103,21 +111,34 @@ class Detector:
         raw = json.loads(text)
         if raw.get("format") != FORMAT:
             raise ValueError(f"detector weights: format {raw.get('format')!r}, expected {FORMAT}")
-        weights = raw["weights"]
-        if not isinstance(weights, dict) or not all(
-            isinstance(v, int | float) for v in weights.values()
-        ):
-            raise ValueError("detector weights: 'weights' must map features to numbers")
+        tense = raw.get("tense") or {}
         return cls(
-            {str(k): float(v) for k, v in weights.items()},
+            _weights(raw["weights"]),
             float(raw["bias"]),
             float(raw["accept"]),
             float(raw["veto"]),
+            _weights(tense.get("weights", {})),
+            float(tense.get("bias", 0.0)),
         )
 
     @classmethod
     def from_path(cls, path: Path) -> Detector:
         return cls.from_json(path.read_text(encoding="utf-8"))
+
+
+def _logistic(bias: float, weights: Mapping[str, float], features: Iterable[str]) -> float:
+    z = bias + sum(weights.get(f, 0.0) for f in set(features))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def _rounded(weights: Mapping[str, float]) -> dict[str, float]:
+    return {k: round(v, 5) for k, v in sorted(weights.items()) if abs(v) > 1e-4}
+
+
+def _weights(raw: object) -> dict[str, float]:
+    if not isinstance(raw, dict) or not all(isinstance(v, int | float) for v in raw.values()):
+        raise ValueError("detector weights: 'weights' must map features to numbers")
+    return {str(k): float(v) for k, v in raw.items()}
 
 
 @cache
@@ -134,6 +155,8 @@ def default_detector() -> Detector | None:
 class Example:
     features: tuple[str, ...]
     label: bool
+    #: For a launch story: the launch has happened (launched or failed).
+    happened: bool = False
 
 
 def train(

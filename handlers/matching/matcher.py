@@ -161,16 +161,16 @@ class LaunchMatcher:
         rules = self.rules_said(verdict, head, published)
         if rules in ("sure", "excluded"):
             return verdict
-        p = self.detector.probability(self.features(head, lead, verdict, published))
+        features = self.features(head, lead, verdict, published)
+        p = self.detector.probability(features)
         if not self.detector.decide(rules, p):
             return None
         if verdict is not None:
             return verdict
-        status = (
-            status_of(head.norm, head.vehicle_ends)
-            or status_of(lead.norm, lead.vehicle_ends)
-            or LaunchStatus.UPCOMING
-        )
+        status = status_of(head.norm, head.vehicle_ends) or status_of(lead.norm, lead.vehicle_ends)
+        if status is None:
+            happened = self.detector.happened(features)
+            status = LaunchStatus.LAUNCHED if happened else LaunchStatus.UPCOMING
         return status, round(p, 2)
 
     def rules_said(

@@ -63,14 +63,21 @@ def test_thresholds_come_from_held_out_scorings():
 
 
 def test_weights_round_trip_and_a_wrong_format_is_refused():
-    d = Detector({"t:lifts": 1.5, "h:vehicle": -0.25}, bias=0.5, accept=0.7, veto=0.2)
+    d = Detector(
+        {"t:lifts": 1.5, "h:vehicle": -0.25},
+        bias=0.5,
+        accept=0.7,
+        veto=0.2,
+        tense={"t:completes": 2.0},
+        tense_bias=-0.5,
+    )
     again = Detector.from_json(d.to_json(trained_on="test"))
     assert again == d
     with pytest.raises(ValueError, match="format"):
         Detector.from_json('{"format": 99, "weights": {}, "bias": 0, "accept": 1, "veto": 0}')
     with pytest.raises(ValueError, match="numbers"):
         Detector.from_json(
-            '{"format": 1, "weights": {"a": "x"}, "bias": 0, "accept": 1, "veto": 0}'
+            '{"format": 2, "weights": {"a": "x"}, "bias": 0, "accept": 1, "veto": 0}'
         )
 
 
@@ -96,7 +103,18 @@ def test_a_confident_model_accepts_a_story_the_rules_found_no_subject_in():
     title = "Country sends its first radar satellite aloft from a desert base"
     assert LaunchMatcher().match(title, "", PUBLISHED) is None
     got = _judge(**{"t:aloft": 6.0}).match(title, "", PUBLISHED)
-    assert got is not None and got.status is LaunchStatus.UPCOMING  # no tense cue: upcoming
+    assert got is not None
+
+
+def test_a_story_without_a_tense_cue_gets_its_tense_from_the_model():
+    title = "Country sends its first radar satellite aloft from a desert base"
+    weights = {"t:aloft": 6.0}
+    done = Detector(weights, -3.0, 0.5, 0.5, tense={"t:sends": 3.0}, tense_bias=-1.0)
+    pending = Detector(weights, -3.0, 0.5, 0.5, tense={"t:sends": -3.0}, tense_bias=-1.0)
+    got = LaunchMatcher(detector=done).match(title, "", PUBLISHED)
+    assert got is not None and got.status is LaunchStatus.LAUNCHED
+    got = LaunchMatcher(detector=pending).match(title, "", PUBLISHED)
+    assert got is not None and got.status is LaunchStatus.UPCOMING
 
 
 def test_no_model_overrules_a_class_the_rubric_excludes():

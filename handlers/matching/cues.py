@@ -114,6 +114,20 @@ LAUNCHED = _rx(
     r"were launched",
     r"ace[sd]?",
     r"showcases [^.;:]{0,20}(?:flight|launch)",
+    # paraphrases of a launch that has happened
+    r"heads? (?:to|for|toward) (?:the )?(?:international space station|space station|iss|"
+    r"tiangong)",
+    r"completes? (?:(?!for |ahead |before )\S+ ){0,3}?(?:spaceflight|suborbital flight|"
+    r"launch)(?! (?:readiness|review|campaign))",
+    r"makes? (?:its |their |a |an )?(?:\S+ ){0,3}?(?:spaceflight|suborbital flight)",
+    # other languages (news feeds are not all English)
+    r"lanz(?:a|ó|o|an|aron)",
+    r"despeg(?:a|ó|o|an)",
+    r"(?:a )?lanc(?:e|é|ée|ent)",
+    r"décoll(?:e|é|ent)",
+    r"lanci(?:a|ato|ata)",
+    r"lanç(?:a|ou)",
+    r"(?:ge)?startet",
 )
 SCRUBBED = _rx(
     r"scrub(?:s|bed)?",
@@ -204,6 +218,10 @@ UPCOMING = _rx(
     r"launch preview",
     r"launching",
     r"next (?:\S+ )?launch",
+    r"lanzamiento",
+    r"lancement",
+    r"lancio",
+    r"lançamento",
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* (?:\d{1,2} )?launch",
 )
 STRONG_UPCOMING = _rx(
@@ -242,7 +260,18 @@ CREW_LAUNCH = _rx(
 )
 NOUNISH = re.compile(r"liftoff|lift off|(?:full )?replay")
 LAUNCH_NOUN = _rx(
-    r"launch(?:es|ed|ing)?", r"return to flight", r"liftoff", r"lift off", r"blast(?:s|ed)? off"
+    r"launch(?:es|ed|ing)?",
+    r"return to flight",
+    r"liftoff",
+    r"lift off",
+    r"blast(?:s|ed)? off",
+    # other languages
+    r"lanzamiento",
+    r"lancement",
+    r"lancio",
+    r"lançamento",
+    r"запуск\w*",
+    r"发射",
 )
 PAYLOAD_HEAD = _rx(r"satellites?", r"spacecraft", r"probe", r"payloads?", r"cubesats?")
 GROUND_TEST = _rx(

@@ -404,3 +404,44 @@ def test_site_inferred_when_unambiguous(matcher: LaunchMatcher, title: str, site
 def test_site_not_guessed_for_multi_site_vehicles(matcher: LaunchMatcher) -> None:
     mention = matcher.match("Falcon 9 launches 24 Starlink satellites", "", PUBLISHED)
     assert mention is not None and mention.site is None
+
+
+# ------------------------------------------------------------------------- paraphrases
+@pytest.mark.parametrize(
+    ("title", "status"),
+    [
+        ("Cygnus NG-25 heads to the International Space Station", L),
+        ("Virgin Galactic completes its seventh commercial spaceflight", L),
+        ("New Shepard makes its 30th suborbital flight with six people", L),
+        ("SpaceX lanza 24 satélites Starlink desde Florida", L),
+        ("El cohete Falcon 9 despega con satélites Starlink", L),
+        ("Arianespace lance un satellite météo avec Ariane 6", L),
+        ("Vega-C : lancement prévu jeudi depuis Kourou", U),
+    ],
+)
+def test_paraphrased_and_non_english_launch_verbs(
+    matcher: LaunchMatcher, title: str, status: LaunchStatus
+) -> None:
+    got = matcher.match(title, "", PUBLISHED)
+    assert got is not None and got.status is status, title
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Agency completes first flight of a new research aircraft",
+        "Starliner crewed flight slips to 2032",
+        "Ariane 6 upgrade delayed to 2031 after engine review",
+    ],
+)
+def test_aircraft_flights_and_distant_slips_are_not_launch_stories(
+    matcher: LaunchMatcher, title: str
+) -> None:
+    assert matcher.match(title, "", PUBLISHED) is None, title
+
+
+def test_repairs_for_a_launch_are_not_a_launch_report(matcher: LaunchMatcher) -> None:
+    got = matcher.match("Teams complete SLS repairs for June launch", "", PUBLISHED)
+    assert got is None or got.status is not L
+    near = matcher.match("Vulcan launch delayed to next week", "", PUBLISHED)
+    assert near is not None and near.status is S

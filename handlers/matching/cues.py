@@ -387,6 +387,8 @@ NEGATIVE_SOFT = _rx(
     r"hatch",
     r"berth(?:s|ed|ing)?",
     r"arrives? (?:at|on) (?:the )?(?:station|iss|tiangong)",
+    r"arrives? (?:at|on|to) (?:the )?(?:\S+ ){0,2}?(?:space station|iss|tiangong)",
+    r"reach(?:es|ed)? (?:the )?(?:\S+ ){0,2}?(?:space station|iss|tiangong)",
     r"arrives? on station",
     r"(?<!booster )(?<!stage )splash(?:es|ed)? ?down",
     r"(?<!booster )(?<!stage )splashdown",

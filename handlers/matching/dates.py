@@ -165,7 +165,10 @@ def too_far(head: str, published: datetime | None) -> bool:
     day = _explicit_day(head, published, LaunchStatus.UPCOMING)
     if day is None:
         month = _month_number(m.group(1))
+        stated = re.match(r",? (20\d\d)(?![0-9])", head[m.end() :])
         year = published.year + (1 if month < published.month - 6 else 0)
+        if stated is not None:
+            year = int(stated.group(1))
         if month == published.month and year == published.year:
             return False
         day = datetime(year, month, 1, tzinfo=UTC)

@@ -432,9 +432,12 @@ def test_paraphrased_and_non_english_launch_verbs(
         "Agency completes first flight of a new research aircraft",
         "Starliner crewed flight slips to 2032",
         "Ariane 6 upgrade delayed to 2031 after engine review",
+        "Starliner to fly in March 2032 at the earliest",
+        "Shenzhou-25 astronauts arrive at China's space station",
+        "Crew-15 reaches the space station after a day in orbit",
     ],
 )
-def test_aircraft_flights_and_distant_slips_are_not_launch_stories(
+def test_aircraft_flights_distant_slips_and_arrivals_are_not_launch_stories(
     matcher: LaunchMatcher, title: str
 ) -> None:
     assert matcher.match(title, "", PUBLISHED) is None, title
@@ -445,3 +448,5 @@ def test_repairs_for_a_launch_are_not_a_launch_report(matcher: LaunchMatcher) ->
     assert got is None or got.status is not L
     near = matcher.match("Vulcan launch delayed to next week", "", PUBLISHED)
     assert near is not None and near.status is S
+    crew = matcher.match("Shenzhou-25 crew arrives at Jiuquan ahead of launch", "", PUBLISHED)
+    assert crew is not None and crew.status is U

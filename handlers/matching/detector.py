@@ -53,7 +53,7 @@ FORMAT = 2
 
 def grams(norm: str, *, pairs: bool = True, limit: int | None = None) -> list[str]:
     """Words (digits folded to "0") and, optionally, adjacent word pairs of normalised text."""
-    words = [w.translate(_DIGITS) for w in _WORD.findall(norm)[:limit]]
+    words = _WORD.findall(norm.translate(_DIGITS))[:limit]
     out = list(words)
     if pairs:
         out.extend(f"{a}_{b}" for a, b in itertools.pairwise(words))

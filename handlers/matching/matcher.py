@@ -161,7 +161,7 @@ class LaunchMatcher:
         rules = self.rules_said(verdict, head, published)
         if rules in ("sure", "excluded"):
             return verdict
-        features = self.features(head, lead, verdict, published)
+        features = self.features(head, lead, verdict, published, rules)
         p = self.detector.probability(features)
         if not self.detector.decide(rules, p):
             return None
@@ -195,11 +195,14 @@ class LaunchMatcher:
         lead: ScannedText,
         verdict: tuple[LaunchStatus, float] | None,
         published: datetime | None,
+        rules: Rules | None = None,
     ) -> list[str]:
         """What the detector weighs: words, and what the rules read in each field."""
+        if rules is None:
+            rules = self.rules_said(verdict, head, published)
         feats = [f"t:{g}" for g in grams(head.norm)]
         feats.append(f"rule:{verdict[0].value if verdict else 'none'}")
-        feats.append(f"rules:{self.rules_said(verdict, head, published)}")
+        feats.append(f"rules:{rules}")
         feats.extend(self._readings("h", head))
         if lead.norm:
             feats.append("summary")

@@ -50,6 +50,10 @@ class LaunchMention:
     launch_time: datetime | None
     event_key: str
     confidence: float
+    #: May join the live event of a flight of the same family under its other name
+    #: ("Cygnus" and "NG-24")? False for families flying several times a week (Starlink):
+    #: a report of one could mean any of them.
+    kin: bool = True
 
     @property
     def name(self) -> str:

@@ -18,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ UPCOMING_WINDOW = timedelta(days=45)
 REPORT_WINDOW = timedelta(days=3)
 VAGUE_WINDOW = timedelta(days=3)
 UNKNOWN_VEHICLE = "unknown"
+_FLIGHT_NUMBER = re.compile(r"flight-\d+")
 VAGUE_MISSION = "launch"
 MAX_SOURCES = 50
 # Edits of one alert message that only add sources or details are at least this far apart;
@@ -87,6 +89,9 @@ def pick_candidate(
     vehicle = vehicle_of_key(mention.event_key)
     if vehicle == UNKNOWN_VEHICLE:
         return None
+    kin = _kin(mention, vehicle, at, ordered) if mention.kin else None
+    if kin is not None:
+        return kin
     vague = is_vague_key(mention.event_key)
     near = [
         e
@@ -99,15 +104,67 @@ def pick_candidate(
     return near[0] if len(near) == 1 else None
 
 
+def _kin(
+    mention: LaunchMention, vehicle: str, at: datetime, ordered: Sequence[LaunchEvent]
+) -> LaunchEvent | None:
+    """The one live event of the same family and launch day: a recurring name ("Cygnus",
+    "Starlink") and a numbered flight of it ("NG-24", "Starlink 10-12") on the same vehicle
+    and the same day. Recurring names fly often, so the day must be known on both sides and
+    agree; two such events: the report could mean either, so it joins neither."""
+    key = mention.event_key
+    family = family_of(key)
+    kin = [
+        e
+        for e in ordered
+        if vehicle_of_key(e.key) == vehicle
+        and _is_live(e, at, VAGUE_WINDOW)
+        and (
+            (family is not None and _in_family(family, e.key) and _same_day(key, e.launch_time))
+            or (
+                family is None
+                and (f := family_of(e.key)) is not None
+                and _in_family(f, key)
+                and _same_day(e.key, mention.launch_time)
+            )
+        )
+    ]
+    return kin[0] if len(kin) == 1 else None
+
+
+def _same_day(dated_key: str, launch_time: datetime | None) -> bool:
+    """The date part of a recurring-name key is the day of ``launch_time``."""
+    return launch_time is not None and dated_key.split("|")[-1] == launch_time.date().isoformat()
+
+
+def family_of(key: str) -> str | None:
+    """The recurring name of a dated key ("falcon-9|starlink|2026-03-01" -> "starlink")."""
+    parts = key.split("|")
+    return parts[1] if len(parts) == 3 and not is_vague_key(key) else None
+
+
+def is_specific_key(key: str) -> bool:
+    """A key naming one flight: vehicle and a numbered or unique mission, no date."""
+    return len(key.split("|")) == 2 and not is_vague_key(key)
+
+
+def _in_family(family: str, key: str) -> bool:
+    mission = key.split("|")[1] if is_specific_key(key) else None
+    return mission is not None and (mission == family or mission.startswith(family + "-"))
+
+
 def vehicle_of_key(key: str) -> str:
     """The vehicle part of an event key (see :mod:`handlers.matching.matcher`)."""
     return key.split("|", 1)[0]
 
 
 def is_vague_key(key: str) -> bool:
-    """True for keys of reports that name no mission or no vehicle."""
+    """True for keys of reports that name no mission or no vehicle ("Flight 3" names no
+    mission: the payload's name is the flight's other name)."""
     parts = key.split("|")
-    return parts[0] == UNKNOWN_VEHICLE or (len(parts) > 1 and parts[1] == VAGUE_MISSION)
+    return parts[0] == UNKNOWN_VEHICLE or (
+        len(parts) > 1
+        and (parts[1] == VAGUE_MISSION or _FLIGHT_NUMBER.fullmatch(parts[1]) is not None)
+    )
 
 
 def is_nameless_key(key: str) -> bool:
@@ -199,18 +256,18 @@ def _merge(
     ):
         launch_time = mention.launch_time
     agencies = event.agencies + tuple(a for a in mention.agencies if a not in event.agencies)
-    # A vague event that a specific report joins takes that report's key from now on.
-    key = (
-        mention.event_key
-        if is_vague_key(event.key) and not is_vague_key(mention.event_key)
-        else event.key
-    )
+    # A vague or recurring-name event that a report of one flight joins takes that
+    # report's key and mission from now on ("Cygnus" becomes "NG-24").
+    named = is_specific_key(mention.event_key) and not is_specific_key(event.key)
+    vague_joined = is_vague_key(event.key) and not is_vague_key(mention.event_key)
+    key = mention.event_key if named or vague_joined else event.key
+    mission = mention.mission if named and mention.mission else event.mission or mention.mission
     merged = dataclasses.replace(
         event,
         key=key,
         status=status,
         vehicle=event.vehicle or mention.vehicle,
-        mission=event.mission or mention.mission,
+        mission=mission,
         site=event.site or mention.site,
         crewed=event.crewed if event.crewed is not None else mention.crewed,
         agencies=agencies,

@@ -42,6 +42,7 @@ def mention(
     crewed: bool | None = True,
     agencies: tuple[str, ...] = ("Roscosmos",),
     launch_time: datetime | None = None,
+    kin: bool = True,
 ) -> LaunchMention:
     """A launch mention for a crewed Soyuz flight unless told otherwise."""
     return LaunchMention(
@@ -54,6 +55,7 @@ def mention(
         launch_time=launch_time,
         event_key=key,
         confidence=0.9,
+        kin=kin,
     )
 
 

@@ -107,6 +107,12 @@ class MissionSeries:
     crewed: bool | None = None
     agencies: tuple[str, ...] = ()
     unique: bool = False
+    #: For a recurring name: the name its numbered flights go by ("Cygnus" flies as
+    #: "NG-{n}": family "NG"), so a report of the name joins the numbered flight's event.
+    family: str | None = None
+    #: Flies several times a week (Starlink): a report naming only the series could mean
+    #: any of its flights, so it never joins one by family.
+    frequent: bool = False
 
     @property
     def generic(self) -> bool:
@@ -532,6 +538,8 @@ class _MissionSpec(_Spec):
     crewed: bool | None = None
     agencies: tuple[str, ...] = ()
     unique: bool = False
+    family: str | None = None
+    frequent: bool = False
 
 
 _SpecT = TypeVar("_SpecT", bound=_Spec)
@@ -598,6 +606,8 @@ def _mission(key: str, raw: Any) -> MissionSeries:
         crewed=spec.crewed,
         agencies=spec.agencies,
         unique=spec.unique,
+        family=spec.family,
+        frequent=spec.frequent,
     )
 
 

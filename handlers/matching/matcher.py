@@ -374,7 +374,8 @@ class LaunchMatcher:
         # A numbered series flies on one vehicle: key on that, so "Soyuz" and "Soyuz-2.1a"
         # reports of Soyuz MS-29 land on the same event.
         key_vehicle = series.vehicle if series and series.vehicle and not generic else vehicle
-        key = event_key(key_vehicle, mission, generic, day)
+        key_mission = series.family if series and generic and series.family else mission
+        key = event_key(key_vehicle, key_mission, generic, day)
         return LaunchMention(
             status=status,
             vehicle=vehicle,
@@ -385,6 +386,7 @@ class LaunchMatcher:
             launch_time=when,
             event_key=key,
             confidence=confidence,
+            kin=series is not None and not series.frequent,
         )
 
     def _pick_site(

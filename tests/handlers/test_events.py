@@ -214,3 +214,72 @@ def test_reports_naming_no_rocket_and_no_mission_never_join():
     japan = mention(LAUNCHED, key=key, vehicle=None, mission=None)
     change = resolve(japan, article("b", published=later), [_stored(china)], later)
     assert change.is_new
+
+
+# --------------------------------------------------------------------------- two names
+def _f9(status, key, mission, day=None, kin=True):
+    when = (T0 + timedelta(days=day)) if day is not None else None
+    return mention(
+        status, key=key, vehicle="Falcon 9", mission=mission, site=None, crewed=False,
+        agencies=("Northrop Grumman",), launch_time=when, kin=kin,
+    )  # fmt: skip
+
+
+DAY = (T0 + timedelta(days=2)).date().isoformat()
+
+
+def test_a_recurring_name_joins_the_numbered_flight_of_that_day():
+    """ "Cygnus" and "NG-24" are one launch when the days agree."""
+    ng = _stored(resolve(_f9(UP, "falcon-9|ng-24", "NG-24", day=2), article("a"), [], T0))
+    later = T0 + timedelta(days=2)
+    cygnus = _f9(LAUNCHED, f"falcon-9|ng|{DAY}", "Cygnus", day=2)
+    change = resolve(cygnus, article("b", published=later), [ng], later)
+    assert not change.is_new and change.event.status is LAUNCHED
+    assert (change.event.key, change.event.mission) == ("falcon-9|ng-24", "NG-24")
+
+
+def test_a_numbered_flight_joins_its_recurring_name_and_names_it():
+    cygnus = _stored(resolve(_f9(UP, f"falcon-9|ng|{DAY}", "Cygnus", day=2), article("a"), [], T0))
+    later = T0 + timedelta(days=1)
+    ng = _f9(UP, "falcon-9|ng-24", "NG-24", day=2)
+    change = resolve(ng, article("b", published=later), [cygnus], later)
+    assert not change.is_new
+    assert (change.event.key, change.event.mission) == ("falcon-9|ng-24", "NG-24")
+
+
+@pytest.mark.parametrize(
+    ("other_key", "other_day", "kin"),
+    [
+        ("falcon-9|ng-24", 5, True),  # another day: another launch
+        ("falcon-9|ng-24", None, True),  # no day known: can't tell
+        ("falcon-9|ng-24", 2, False),  # a family flying several times a week
+        ("falcon-9|starship-4", 2, True),  # not of the family
+    ],
+)
+def test_recurring_names_stay_apart_when_they_could_mean_another_flight(other_key, other_day, kin):
+    numbered = _stored(resolve(_f9(UP, other_key, "NG-24", day=other_day), article("a"), [], T0))
+    later = T0 + timedelta(days=2)
+    report = _f9(LAUNCHED, f"falcon-9|ng|{DAY}", "Cygnus", day=2, kin=kin)
+    assert resolve(report, article("b", published=later), [numbered], later).is_new
+
+
+def test_a_recurring_name_never_guesses_between_two_numbered_flights():
+    first = _stored(resolve(_f9(UP, "falcon-9|ng-24", "NG-24", day=2), article("a"), [], T0))
+    second = _stored(
+        resolve(_f9(UP, "falcon-9|ng-25", "NG-25", day=2), article("b"), [], T0), event_id=2
+    )
+    later = T0 + timedelta(days=2)
+    report = _f9(LAUNCHED, f"falcon-9|ng|{DAY}", "Cygnus", day=2)
+    assert resolve(report, article("c", published=later), [first, second], later).is_new
+
+
+def test_a_flight_number_is_the_payload_flights_other_name():
+    """ "New Glenn's third flight" names no mission: it joins the one live New Glenn event."""
+    payload = mention(UP, key="new-glenn|bluebird-7", vehicle="New Glenn", mission="BlueBird 7")
+    event = _stored(resolve(payload, article("a"), [], T0))
+    later = T0 + timedelta(days=1)
+    third = mention(
+        LAUNCHED, key="new-glenn|flight-3|2026-03-02", vehicle="New Glenn", mission="Flight 3"
+    )
+    change = resolve(third, article("b", published=later), [event], later)
+    assert not change.is_new and change.event.key == "new-glenn|bluebird-7"

@@ -450,3 +450,11 @@ def test_repairs_for_a_launch_are_not_a_launch_report(matcher: LaunchMatcher) ->
     assert near is not None and near.status is S
     crew = matcher.match("Shenzhou-25 crew arrives at Jiuquan ahead of launch", "", PUBLISHED)
     assert crew is not None and crew.status is U
+
+
+def test_a_recurring_name_keys_under_its_numbered_flights_family(matcher: LaunchMatcher) -> None:
+    cygnus = matcher.match("Falcon 9 launches Cygnus cargo ship to the ISS", "", PUBLISHED)
+    assert cygnus is not None and cygnus.mission == "Cygnus"
+    assert cygnus.event_key.startswith("falcon-9|ng|") and cygnus.kin
+    starlink = matcher.match("Falcon 9 launches 24 Starlink satellites", "", PUBLISHED)
+    assert starlink is not None and not starlink.kin  # flies several times a week

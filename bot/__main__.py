@@ -272,6 +272,7 @@ def event_to_json(event: LaunchEvent) -> dict[str, Any]:
         "crewed": event.crewed,
         "agencies": list(event.agencies),
         "launch_time": _iso(event.launch_time),
+        "launch_day_only": event.launch_day_only,
         "history": [{"status": h.status.value, "at": _iso(h.at)} for h in event.history],
         "sources": [
             {"title": s.title, "link": s.link, "site": s.site, "published": _iso(s.published)}
@@ -322,6 +323,7 @@ def mention_to_json(mention: LaunchMention) -> dict[str, Any]:
         "crewed": mention.crewed,
         "agencies": list(mention.agencies),
         "launch_time": _iso(mention.launch_time),
+        "launch_day_only": mention.launch_day_only,
         "event_key": mention.event_key,
         "confidence": round(mention.confidence, 3),
     }

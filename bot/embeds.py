@@ -199,6 +199,12 @@ def discord_time(when: datetime, style: str = "F") -> str:
     return f"<t:{int(when.timestamp())}:{style}>"
 
 
+def launch_day(when: datetime) -> str:
+    """A launch date without a clock time. Plain text, not a Discord timestamp: midnight
+    UTC would show as the day before to every reader west of Greenwich."""
+    return f"{when:%a %d %b %Y} (time not announced)"
+
+
 def safe_name(event: LaunchEvent, limit: int = TITLE_MAX) -> str:
     """``Vehicle | Mission`` with each part made safe (the separator itself stays plain)."""
     parts = [p for p in (safe_text(event.vehicle), safe_text(event.mission)) if p]
@@ -218,7 +224,9 @@ def _fact_fields(event: LaunchEvent) -> list[tuple[str, str]]:
         ("Mission", truncate(safe_text(event.mission), FACT_MAX)),
         ("Site", truncate(safe_text(event.site), FACT_MAX)),
     ]
-    if event.launch_time is not None:
+    if event.launch_time is not None and event.launch_day_only:
+        facts.append(("Launch date", launch_day(event.launch_time)))
+    elif event.launch_time is not None:
         when = event.launch_time
         facts.append(("Launch time", f"{discord_time(when)}\n{discord_time(when, 'R')}"))
     if event.crewed is not None:
@@ -381,10 +389,13 @@ def list_line(event: LaunchEvent) -> str:
     """One compact line of a launch list."""
     name = safe_name(event, 120)
     when = event_time(event)
-    parts = [
-        f"{STATUS_EMOJI[event.status]} **{name}**",
-        f"{STATUS_LABEL[event.status].lower()} {discord_time(when, 'R')}",
-    ]
+    label = STATUS_LABEL[event.status].lower()
+    shown = (
+        f"on {when:%d %b %Y}"
+        if event.launch_day_only and when == event.launch_time
+        else discord_time(when, "R")
+    )
+    parts = [f"{STATUS_EMOJI[event.status]} **{name}**", f"{label} {shown}"]
     site = truncate(safe_text(event.site), 60)
     if site:
         parts.append(site)

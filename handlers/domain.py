@@ -50,6 +50,8 @@ class LaunchMention:
     launch_time: datetime | None
     event_key: str
     confidence: float
+    #: ``launch_time`` stands for its whole UTC day: the text gave a date, no clock time.
+    launch_day_only: bool = False
     #: May join the live event of a flight of the same family under its other name
     #: ("Cygnus" and "NG-24")? False for families flying several times a week (Starlink):
     #: a report of one could mean any of them.
@@ -110,6 +112,8 @@ class LaunchEvent:
     revision: int = 1
     sources: tuple[Source, ...] = ()
     history: tuple[StatusChange, ...] = ()
+    #: ``launch_time`` stands for its whole UTC day (shown as a date, never as 00:00).
+    launch_day_only: bool = False
 
     @property
     def name(self) -> str:

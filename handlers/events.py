@@ -218,6 +218,7 @@ def _new_event(
         crewed=mention.crewed,
         agencies=mention.agencies,
         launch_time=mention.launch_time,
+        launch_day_only=mention.launch_day_only and mention.launch_time is not None,
         summary=article.summary,
         first_seen=now,
         updated=now,
@@ -250,11 +251,7 @@ def _merge(
     sources = event.sources
     if not has_source and len(sources) < MAX_SOURCES:
         sources = (*sources, source)
-    launch_time = event.launch_time
-    if mention.launch_time is not None and (
-        launch_time is None or (not event.status.is_outcome and at >= _status_since(event))
-    ):
-        launch_time = mention.launch_time
+    launch_time, day_only = _launch_time(event, mention, at)
     agencies = event.agencies + tuple(a for a in mention.agencies if a not in event.agencies)
     # A vague or recurring-name event that a report of one flight joins takes that
     # report's key and mission from now on ("Cygnus" becomes "NG-24").
@@ -272,6 +269,7 @@ def _merge(
         crewed=event.crewed if event.crewed is not None else mention.crewed,
         agencies=agencies,
         launch_time=launch_time,
+        launch_day_only=day_only,
         sources=sources,
     )
     changed = _visible(merged) != _visible(event)
@@ -314,9 +312,33 @@ def _visible(event: LaunchEvent) -> tuple[object, ...]:
         event.crewed,
         event.agencies,
         event.launch_time,
+        event.launch_day_only,
         len(event.sources),
         event.summary,
     )
+
+
+def _launch_time(
+    event: LaunchEvent, mention: LaunchMention, at: datetime
+) -> tuple[datetime | None, bool]:
+    """The event's launch time after ``mention``: only as precise as the text, never moved
+    by an article older than the event's news, never made less precise by a date alone.
+
+    While the launch is pending, news newer than everything the event has heard sets the
+    time (a slip moves it); once launched or failed, only a first time is taken.
+    """
+    current = (event.launch_time, event.launch_day_only)
+    if mention.launch_time is None:
+        return current
+    proposed = (mention.launch_time, mention.launch_day_only)
+    if event.launch_time is None:
+        return proposed
+    if event.status.is_outcome or at < _last_activity(event):
+        return current
+    same_day = mention.launch_time.date() == event.launch_time.date()
+    if same_day and mention.launch_day_only and not event.launch_day_only:
+        return current  # "launches Tuesday" adds nothing to "Tuesday 14:32 UTC"
+    return proposed
 
 
 def _last_activity(event: LaunchEvent) -> datetime:

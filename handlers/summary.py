@@ -45,7 +45,7 @@ def render_event_text(
         ("Site", event.site),
         (
             "Launch time",
-            event.launch_time.strftime("%Y-%m-%d %H:%M UTC") if event.launch_time else None,
+            _launch_time(event),
         ),
         ("Crewed", {True: "yes", False: "no", None: None}[event.crewed]),
         ("Agencies", ", ".join(event.agencies) or None),
@@ -77,3 +77,12 @@ def _source_lines(event: LaunchEvent, max_sources: int) -> Sequence[str]:
     if len(event.sources) > max_sources:
         lines.append(f"    … and {len(event.sources) - max_sources} more")
     return lines
+
+
+def _launch_time(event: LaunchEvent) -> str | None:
+    """The launch time as precise as the news gave it: a day, or a UTC clock time."""
+    if event.launch_time is None:
+        return None
+    if event.launch_day_only:
+        return event.launch_time.strftime("%Y-%m-%d (time not announced)")
+    return event.launch_time.strftime("%Y-%m-%d %H:%M UTC")

@@ -18,7 +18,7 @@ from storage.feeds import write_success
 
 _EVENT_COLUMNS = (
     "id, key, status, status_at, vehicle, mission, site, crewed, agencies, launch_time,"
-    " summary, first_seen, updated, revision"
+    " launch_day_only, summary, first_seen, updated, revision"
 )
 _NOTIFY = frozenset({LaunchStatus.LAUNCHED, LaunchStatus.FAILED, LaunchStatus.SCRUBBED})
 
@@ -60,6 +60,7 @@ async def load_events(
             crewed=None if r["crewed"] is None else bool(r["crewed"]),
             agencies=tuple(json.loads(r["agencies"])),
             launch_time=from_db(r["launch_time"]),
+            launch_day_only=bool(r["launch_day_only"]),
             summary=r["summary"],
             first_seen=require_time(r["first_seen"]),
             updated=require_time(r["updated"]),
@@ -124,6 +125,7 @@ class SqliteIngest:
             None if event.crewed is None else int(event.crewed),
             json.dumps(list(event.agencies)),
             to_db(event.launch_time),
+            int(event.launch_day_only),
             event.summary,
             to_db(event.updated),
             event.revision,
@@ -131,8 +133,8 @@ class SqliteIngest:
         if change.is_new:
             [row] = await self._conn.execute_fetchall(
                 "INSERT INTO events (status, status_at, vehicle, mission, site, crewed, agencies,"
-                " launch_time, summary, updated, revision, key, scope, first_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " launch_time, launch_day_only, summary, updated, revision, key, scope,"
+                " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (*values, event.key, scope, to_db(event.first_seen)),
             )
             event_id = int(row[0])
@@ -141,8 +143,8 @@ class SqliteIngest:
             event_id = event.id
             await self._conn.execute(
                 "UPDATE events SET status = ?, status_at = ?, vehicle = ?, mission = ?, site = ?,"
-                " crewed = ?, agencies = ?, launch_time = ?, summary = ?, updated = ?,"
-                " revision = ?, key = ? WHERE id = ?",
+                " crewed = ?, agencies = ?, launch_time = ?, launch_day_only = ?, summary = ?,"
+                " updated = ?, revision = ?, key = ? WHERE id = ?",
                 (*values, event.key, event_id),
             )
             new_history = event.history[-1:] if change.status_changed else ()

@@ -82,18 +82,20 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 def launch_time(
     head: str, lead: str, published: datetime | None, status: LaunchStatus
-) -> datetime | None:
-    """The launch date/time the text states, resolved against ``published``.
+) -> tuple[datetime, bool] | None:
+    """The launch date/time the text states, resolved against ``published``, and whether
+    it is a day only.
 
     Explicit dates ("March 6", "6 March 2026") and relative words ("Tuesday", "tonight") are
     read from the headline first, then the summary lead. A time with a zone ("6:24 p.m. EDT")
-    is added when present; a date alone resolves to 00:00 UTC of that day. Without a
-    ``published`` reference, relative words are ignored and month-day dates need a year.
+    is added when present; a date alone is a day (00:00 UTC of it, marked day-only). Without
+    a ``published`` reference, relative words are ignored and month-day dates need a year.
     """
     for text in (head, lead):
         day = _explicit_day(text, published, status) or _relative_day(text, published, status)
         if day is not None:
-            return _with_time(day, text)
+            when = _with_time(day, text)
+            return (day, True) if when is None else (when, False)
     return None
 
 
@@ -189,10 +191,11 @@ def _month_number(name: str) -> int:
     return MONTHS.get(name[:4].rstrip("."), MONTHS.get(name[:3], 0))
 
 
-def _with_time(day: datetime, text: str) -> datetime:
+def _with_time(day: datetime, text: str) -> datetime | None:
+    """The day at the clock time the text gives, in UTC; None when it gives none."""
     m = TIME.search(text)
     if m is None:
-        return day
+        return None
     hour, minute = int(m.group(1)), int(m.group(2) or 0)
     meridiem = (m.group(3) or "").replace(".", "")
     if meridiem == "pm" and hour < 12:
@@ -200,7 +203,7 @@ def _with_time(day: datetime, text: str) -> datetime:
     elif meridiem == "am" and hour == 12:
         hour = 0
     if hour > 23 or minute > 59:
-        return day
+        return None
     zone = re.sub(r" time$", "", m.group(4))
     offset = TZ_OFFSETS.get(zone, 0.0)
     return day + timedelta(hours=hour - offset, minutes=minute)

@@ -367,7 +367,8 @@ class LaunchMatcher:
         crewed = read_crewed(
             head, lead, series.crewed if series else None, self._vehicle_crewed(vehicle)
         )
-        when = launch_time(head.norm, lead.norm, published, status)
+        stated = launch_time(head.norm, lead.norm, published, status)
+        when, day_only = stated if stated else (None, False)
         anchor = when or published
         day = anchor.date().isoformat() if anchor else None
         generic = series.generic if series else True
@@ -384,6 +385,7 @@ class LaunchMatcher:
             crewed=crewed,
             agencies=agencies,
             launch_time=when,
+            launch_day_only=day_only,
             event_key=key,
             confidence=confidence,
             kin=series is not None and not series.frequent,

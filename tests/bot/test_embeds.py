@@ -218,6 +218,16 @@ def test_list_embed_is_one_line_per_launch_with_discord_timestamps():
     assert "No launches" in render_list_embed("Recent", []).description
 
 
+def test_a_launch_day_without_a_time_is_shown_as_a_date_not_midnight():
+    day = soyuz(status=LaunchStatus.UPCOMING, launch_time=T0.replace(hour=0, minute=0),
+                launch_day_only=True)  # fmt: skip
+    facts = fields(render_event_embed(day))
+    assert "Launch time" not in facts
+    assert facts["Launch date"].startswith(f"{day.launch_time:%a %d %b %Y}")
+    line = render_list_embed("Upcoming", [day]).description
+    assert f"on {day.launch_time:%d %b %Y}" in line and "<t:" not in line
+
+
 # --------------------------------------------------------------------------- message content
 
 

@@ -283,3 +283,36 @@ def test_a_flight_number_is_the_payload_flights_other_name():
     )
     change = resolve(third, article("b", published=later), [event], later)
     assert not change.is_new and change.event.key == "new-glenn|bluebird-7"
+
+
+# --------------------------------------------------------------------------- launch time precision
+def _timed(status, when, day_only):
+    return dataclasses.replace(mention(status, launch_time=when), launch_day_only=day_only)
+
+
+def test_a_date_alone_never_blurs_a_stated_time():
+    exact = (T0 + timedelta(days=2)).replace(hour=14, minute=32)
+    event = _stored(resolve(_timed(UP, exact, False), article("a"), [], T0))
+    later = T0 + timedelta(hours=5)
+    day = (T0 + timedelta(days=2)).replace(hour=0, minute=0)
+    change = resolve(_timed(UP, day, True), article("b", published=later), [event], later)
+    assert (change.event.launch_time, change.event.launch_day_only) == (exact, False)
+
+
+def test_an_older_article_never_moves_a_later_stated_time():
+    slipped = T0 + timedelta(days=6)
+    newer = T0 + timedelta(days=1)
+    event = _stored(resolve(_timed(SCRUB, slipped, True), article("a", published=newer), [], newer))
+    stale = resolve(
+        _timed(UP, T0 + timedelta(days=2), True), article("b", published=T0), [event], newer
+    )
+    assert stale.event.launch_time == slipped
+
+
+def test_newer_news_of_a_pending_launch_sets_the_time_and_its_precision():
+    event = _stored(resolve(_timed(UP, T0 + timedelta(days=2), True), article("a"), [], T0))
+    later = T0 + timedelta(days=1)
+    exact = T0 + timedelta(days=2, hours=3)
+    change = resolve(_timed(UP, exact, False), article("b", published=later), [event], later)
+    assert (change.event.launch_time, change.event.launch_day_only) == (exact, False)
+    assert change.changed

@@ -277,6 +277,19 @@ def test_launch_time(matcher: LaunchMatcher, title: str, expected: datetime | No
     mention = matcher.match(title, "", PUBLISHED)
     assert mention is not None, title
     assert mention.launch_time == expected
+    # A date alone is a day; only a stated clock time is a time.
+    assert mention.launch_day_only is (expected is not None and "p.m." not in title)
+
+
+def test_relative_dates_resolve_against_the_articles_own_date(matcher: LaunchMatcher) -> None:
+    """An article read a week late still means its own "tomorrow"."""
+    written = datetime(2030, 6, 3, 8, 0, tzinfo=UTC)
+    mention = matcher.match("Electron set to launch tomorrow", "", written)
+    assert mention is not None
+    assert (mention.launch_time, mention.launch_day_only) == (
+        datetime(2030, 6, 4, tzinfo=UTC),
+        True,
+    )
 
 
 def test_relative_words_need_a_reference(matcher: LaunchMatcher) -> None:

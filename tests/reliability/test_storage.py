@@ -140,6 +140,22 @@ async def test_every_old_database_migrates_forward_keeping_its_data(tmp_path, fi
         assert sorted(builtin) == [(1, 1, 0), (2, 0, 0), (3, 0, 1)]
 
 
+async def test_midnight_launch_times_stored_before_day_precision_read_as_days(tmp_path):
+    """Before schema 4 a date alone was kept as 00:00 UTC; migration 4 marks those days."""
+    path = tmp_path / "v3.db"
+    load(next(p for p in fixtures() if p.stem == "v3"), path)
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("UPDATE events SET launch_time = ? WHERE id = 2", (MIDNIGHT,))
+    async with Storage.open(path) as store:
+        timed, day = await store.events.get(1), await store.events.get(2)
+    assert timed is not None and not timed.launch_day_only
+    assert day is not None and day.launch_day_only
+    assert day.launch_time == datetime(2026, 3, 5, tzinfo=UTC)
+
+
+MIDNIGHT = "2026-03-05T00:00:00.000000+00:00"
+
+
 async def test_a_migration_is_all_or_nothing(tmp_path, monkeypatch):
     """A migration failing half-way leaves the old schema and version, with a clear error."""
     path = tmp_path / "half.db"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -84,6 +85,21 @@ async def test_event_roundtrip_keeps_sources_and_history(store):
     assert [s.article_key for s in loaded.sources] == ["a", "b"]
     assert [h.status for h in loaded.history] == [LaunchStatus.UPCOMING, LaunchStatus.LAUNCHED]
     assert loaded.agencies == ("Roscosmos",) and loaded.crewed is True
+
+
+async def test_launch_day_precision_is_stored_and_read_back(store):
+    feed = await _feed(store)
+    day = dataclasses.replace(
+        mention(LaunchStatus.UPCOMING, launch_time=T0 + timedelta(days=3)), launch_day_only=True
+    )
+    event, _ = await _ingest(store, feed, day, article("a"))
+    loaded = await store.events.get(event.id)
+    assert loaded.launch_time == T0 + timedelta(days=3) and loaded.launch_day_only
+    later = T0 + timedelta(hours=2)
+    exact = mention(LaunchStatus.UPCOMING, launch_time=T0 + timedelta(days=3, hours=5))
+    await _ingest(store, feed, exact, article("b", published=later), later)
+    loaded = await store.events.get(event.id)
+    assert loaded.launch_time == T0 + timedelta(days=3, hours=5) and not loaded.launch_day_only
 
 
 async def test_new_event_queues_one_post_per_matching_subscription(store):

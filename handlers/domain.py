@@ -56,6 +56,10 @@ class LaunchMention:
     #: ("Cygnus" and "NG-24")? False for families flying several times a week (Starlink):
     #: a report of one could mean any of them.
     kin: bool = True
+    #: May a report naming no mission join the one live event of its vehicle (and may a
+    #: named flight join such a report's event)? False for rockets flying several times a
+    #: week (Falcon 9): "Falcon 9 launches from California" could be any of them.
+    vague_joins: bool = True
 
     @property
     def name(self) -> str:

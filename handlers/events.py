@@ -92,6 +92,8 @@ def pick_candidate(
     kin = _kin(mention, vehicle, at, ordered) if mention.kin else None
     if kin is not None:
         return kin
+    if not mention.vague_joins:
+        return None
     vague = is_vague_key(mention.event_key)
     near = [
         e

@@ -440,7 +440,25 @@ class Deriver:
             if flights >= 2:
                 entry.fields["vehicle"] = _only(vehicles)
                 entry.fields["site"] = _only(series_sites[template])
+        self._family_names(series_names, taken)
         return self.out
+
+    def _family_names(self, series_names: dict[str, set[str]], taken: set[str]) -> None:
+        """A numbered series with three or more flights is also reported by its bare name
+        ("China launches new Yaogan satellites"): add that name as a recurring one, unless
+        it is an everyday word or already known."""
+        for template, names in series_names.items():
+            if "{" not in template or len(names) < 3:
+                continue
+            base = re.sub(r"[\s-]+$", "", template.split("{")[0])
+            norm = normalize(base)
+            if not norm or norm in taken or all_common(base, self.zipf) or self._word(norm):
+                continue
+            if self.kb.find_missions(norm) or self._names_other(norm):
+                continue
+            if base in self.out.missions:
+                continue
+            self.out.entry("missions", base).add("patterns", _pattern(base))
 
 
 def _distinct_pad(name: str) -> bool:
@@ -514,7 +532,8 @@ def render(tables: Tables, kb: KnowledgeBase) -> str:
     for table in ("agencies", "sites", "vehicles", "missions"):
         out.append(f"\n[{table}]")
         section: dict[str, Entry] = getattr(tables, table)
-        for key in sorted(section, key=lambda k: (normalize(k), k)):
+        # Missions are tried in file order: numbered series before bare names.
+        for key in sorted(section, key=lambda k: ("{" not in k, normalize(k), k)):
             entry = section[key]
             curated = table in _INFO and key in getattr(kb, _INFO[table])
             items = {

@@ -74,6 +74,8 @@ class Vehicle:
     crewed: bool | None = None
     #: Year of the last flight in the reference lists (None: flying, or not known).
     last_flight: int | None = None
+    #: Flies several times a week: a report naming only the rocket could be any flight.
+    frequent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,6 +517,7 @@ class _VehicleSpec(_Spec):
     crewed: bool | None = None
     strict: bool = False
     last_flight: int | None = None
+    frequent: bool = False
 
 
 class _SiteSpec(_Spec):
@@ -577,6 +580,7 @@ def _vehicle(key: str, raw: Any) -> Vehicle:
         kind=spec.kind,
         crewed=spec.crewed,
         last_flight=spec.last_flight,
+        frequent=spec.frequent,
     )
 
 

@@ -389,6 +389,7 @@ class LaunchMatcher:
             event_key=key,
             confidence=confidence,
             kin=series is not None and not series.frequent,
+            vague_joins=not self._vehicle_frequent(key_vehicle),
         )
 
     def _pick_site(
@@ -413,6 +414,10 @@ class LaunchMatcher:
         named = [h.name for h in (*head.hits, *lead.hits) if h.kind == "agency"]
         provider = [info.provider] if info and info.provider else []
         return tuple(dedup([*provider, *series_agencies, *named]))
+
+    def _vehicle_frequent(self, vehicle: str | None) -> bool:
+        info = self.kb.vehicle_info.get(vehicle) if vehicle else None
+        return info is not None and info.frequent
 
     def _vehicle_crewed(self, vehicle: str | None) -> bool | None:
         info = self.kb.vehicle_info.get(vehicle) if vehicle else None

@@ -316,3 +316,15 @@ def test_newer_news_of_a_pending_launch_sets_the_time_and_its_precision():
     change = resolve(_timed(UP, exact, False), article("b", published=later), [event], later)
     assert (change.event.launch_time, change.event.launch_day_only) == (exact, False)
     assert change.changed
+
+
+def test_a_vague_report_of_a_rocket_flying_several_times_a_week_joins_nothing():
+    """ "Falcon 9 launches from California" could be any of this week's Falcon 9 flights."""
+    crew = _stored(resolve(_f9(UP, "falcon-9|crew-15", "Crew-15", day=1), article("a"), [], T0))
+    later = T0 + timedelta(days=1)
+    vague = dataclasses.replace(
+        _f9(LAUNCHED, "falcon-9|launch|2026-03-02", None, day=1), vague_joins=False
+    )
+    assert resolve(vague, article("b", published=later), [crew], later).is_new
+    joins = dataclasses.replace(vague, vague_joins=True)
+    assert not resolve(joins, article("c", published=later), [crew], later).is_new

@@ -471,3 +471,10 @@ def test_a_recurring_name_keys_under_its_numbered_flights_family(matcher: Launch
     assert cygnus.event_key.startswith("falcon-9|ng|") and cygnus.kin
     starlink = matcher.match("Falcon 9 launches 24 Starlink satellites", "", PUBLISHED)
     assert starlink is not None and not starlink.kin  # flies several times a week
+
+
+def test_reports_naming_only_a_frequent_rocket_join_no_event(matcher: LaunchMatcher) -> None:
+    vague = matcher.match("Falcon 9 lifts off from California", "", PUBLISHED)
+    assert vague is not None and not vague.vague_joins
+    rare = matcher.match("New Glenn lifts off from Florida", "", PUBLISHED)
+    assert rare is not None and rare.vague_joins

@@ -21,7 +21,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from handlers.domain import Article, LaunchEvent, LaunchMention, LaunchStatus, Source, StatusChange
 from handlers.parser import canonical_url
@@ -109,10 +109,11 @@ def pick_candidate(
 def _kin(
     mention: LaunchMention, vehicle: str, at: datetime, ordered: Sequence[LaunchEvent]
 ) -> LaunchEvent | None:
-    """The one live event of the same family and launch day: a recurring name ("Cygnus",
-    "Starlink") and a numbered flight of it ("NG-24", "Starlink 10-12") on the same vehicle
-    and the same day. Recurring names fly often, so the day must be known on both sides and
-    agree; two such events: the report could mean either, so it joins neither."""
+    """The one live event of the same family and days: a recurring name ("Cygnus",
+    "ViaSat-3") and a numbered flight of it ("NG-24", "ViaSat-3 F3") on the same vehicle,
+    the recurring name's date within ``VAGUE_WINDOW`` of the flight's launch time or news.
+    Two such events: the report could mean either, so it joins neither. (Families flying
+    several times a week never get here: their mentions say ``kin=False``.)"""
     key = mention.event_key
     family = family_of(key)
     kin = [
@@ -121,21 +122,29 @@ def _kin(
         if vehicle_of_key(e.key) == vehicle
         and _is_live(e, at, VAGUE_WINDOW)
         and (
-            (family is not None and _in_family(family, e.key) and _same_day(key, e.launch_time))
+            (
+                family is not None
+                and _in_family(family, e.key)
+                and _near(key, e.launch_time, _last_activity(e))
+            )
             or (
                 family is None
                 and (f := family_of(e.key)) is not None
                 and _in_family(f, key)
-                and _same_day(e.key, mention.launch_time)
+                and _near(e.key, mention.launch_time, at)
             )
         )
     ]
     return kin[0] if len(kin) == 1 else None
 
 
-def _same_day(dated_key: str, launch_time: datetime | None) -> bool:
-    """The date part of a recurring-name key is the day of ``launch_time``."""
-    return launch_time is not None and dated_key.split("|")[-1] == launch_time.date().isoformat()
+def _near(dated_key: str, *times: datetime | None) -> bool:
+    """The date of a recurring-name key is within ``VAGUE_WINDOW`` of one of ``times``."""
+    try:
+        day = date.fromisoformat(dated_key.split("|")[-1])
+    except ValueError:
+        return False  # "undated"
+    return any(t is not None and abs(t.date() - day) <= VAGUE_WINDOW for t in times)
 
 
 def family_of(key: str) -> str | None:

@@ -250,8 +250,6 @@ def test_a_numbered_flight_joins_its_recurring_name_and_names_it():
 @pytest.mark.parametrize(
     ("other_key", "other_day", "kin"),
     [
-        ("falcon-9|ng-24", 5, True),  # another day: another launch
-        ("falcon-9|ng-24", None, True),  # no day known: can't tell
         ("falcon-9|ng-24", 2, False),  # a family flying several times a week
         ("falcon-9|starship-4", 2, True),  # not of the family
     ],
@@ -328,3 +326,12 @@ def test_a_vague_report_of_a_rocket_flying_several_times_a_week_joins_nothing():
     assert resolve(vague, article("b", published=later), [crew], later).is_new
     joins = dataclasses.replace(vague, vague_joins=True)
     assert not resolve(joins, article("c", published=later), [crew], later).is_new
+
+
+def test_a_recurring_name_a_week_from_the_numbered_flight_is_another_launch():
+    week = T0 + timedelta(days=8)
+    numbered = _stored(
+        resolve(_f9(UP, "falcon-9|ng-24", "NG-24", day=8), article("a", published=week), [], week)
+    )
+    report = _f9(LAUNCHED, "falcon-9|ng|2026-03-01", "Cygnus", day=0)
+    assert resolve(report, article("b", published=T0), [numbered], week).is_new

@@ -86,6 +86,9 @@ def pick_candidate(
     for event in ordered:
         if event.key == mention.event_key and _is_live(event, at, UPCOMING_WINDOW):
             return event
+    same_flight = _same_flight(mention.event_key, at, ordered)
+    if same_flight is not None:
+        return same_flight
     vehicle = vehicle_of_key(mention.event_key)
     if vehicle == UNKNOWN_VEHICLE:
         return None
@@ -145,6 +148,35 @@ def _near(dated_key: str, *times: datetime | None) -> bool:
     except ValueError:
         return False  # "undated"
     return any(t is not None and abs(t.date() - day) <= VAGUE_WINDOW for t in times)
+
+
+def _same_flight(key: str, at: datetime, ordered: Sequence[LaunchEvent]) -> LaunchEvent | None:
+    """One named flight ("Euclid", "NROL-107") reported with and without its rocket
+    ("SpaceX launches Euclid" names no rocket): the one live event of that flight."""
+    if not is_specific_key(key) and not _unknown_flight(key):
+        return None
+    mission = key.split("|")[1]
+    same = [
+        e
+        for e in ordered
+        if e.key != key
+        and (is_specific_key(e.key) or _unknown_flight(e.key))
+        and e.key.split("|")[1] == mission
+        and UNKNOWN_VEHICLE in (vehicle_of_key(e.key), vehicle_of_key(key))
+        and _is_live(e, at, UPCOMING_WINDOW)
+    ]
+    return same[0] if len(same) == 1 else None
+
+
+def _unknown_flight(key: str) -> bool:
+    """A named flight whose rocket the report did not name ("unknown|euclid")."""
+    parts = key.split("|")
+    return (
+        len(parts) == 2
+        and parts[0] == UNKNOWN_VEHICLE
+        and parts[1] != VAGUE_MISSION
+        and _FLIGHT_NUMBER.fullmatch(parts[1]) is None
+    )
 
 
 def family_of(key: str) -> str | None:
@@ -266,7 +298,9 @@ def _merge(
     agencies = event.agencies + tuple(a for a in mention.agencies if a not in event.agencies)
     # A vague or recurring-name event that a report of one flight joins takes that
     # report's key and mission from now on ("Cygnus" becomes "NG-24").
-    named = is_specific_key(mention.event_key) and not is_specific_key(event.key)
+    named = is_specific_key(mention.event_key) and (
+        not is_specific_key(event.key) or _unknown_flight(event.key)
+    )
     vague_joined = is_vague_key(event.key) and not is_vague_key(mention.event_key)
     key = mention.event_key if named or vague_joined else event.key
     mission = mention.mission if named and mention.mission else event.mission or mention.mission

@@ -6,7 +6,6 @@ The same :func:`handlers.events.resolve` the pipeline uses, with an in-memory st
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -18,17 +17,26 @@ def group_mentions(
     matches: Iterable[tuple[Article, LaunchMention]], now: datetime
 ) -> list[LaunchEvent]:
     """Resolve mentions oldest article first; return the events, newest activity first."""
-    by_vehicle: dict[str, list[LaunchEvent]] = defaultdict(list)
+    events_by_id: dict[int, LaunchEvent] = {}
     next_id = 1
     ordered = sorted(matches, key=lambda pair: pair[0].published or now)
     for article, mention in ordered:
-        candidates = by_vehicle[vehicle_of_key(mention.event_key)]
+        candidates = [e for e in events_by_id.values() if _candidate(mention.event_key, e.key)]
         change = resolve(mention, article, candidates, now)
         if change.is_new:
             event = dataclasses.replace(change.event, id=next_id)
             next_id += 1
-            candidates.append(event)
+            events_by_id[event.id] = event
         elif change.changed:
-            candidates[:] = [change.event if e.id == change.event.id else e for e in candidates]
-    events = [e for group in by_vehicle.values() for e in group]
+            events_by_id[change.event.id] = change.event
+    events = list(events_by_id.values())
     return sorted(events, key=lambda e: e.history[-1].at if e.history else e.updated, reverse=True)
+
+
+def _candidate(key: str, other: str) -> bool:
+    """What the store's ``event_candidates`` returns: the same vehicle, or the same named
+    flight under any vehicle."""
+    if vehicle_of_key(key) == vehicle_of_key(other):
+        return True
+    parts, others = key.split("|"), other.split("|")
+    return len(parts) == len(others) == 2 and parts[1] == others[1]

@@ -100,14 +100,18 @@ class SqliteIngest:
         return new
 
     async def event_candidates(self, key: str, scope: int) -> list[LaunchEvent]:
-        """Recent events in this scope with this key or the same vehicle (for vague reports)."""
-        vehicle = key.split("|", 1)[0]
+        """Recent events in this scope with this key, the same vehicle (for vague reports)
+        or the same named flight under another vehicle ("unknown|euclid", "falcon-9|euclid")."""
+        parts = key.split("|")
+        vehicle = parts[0]
+        flight = f"%|{_escape_like(parts[1])}" if len(parts) == 2 else key
         rows = await self._conn.execute_fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
+            " ESCAPE '\\' OR key LIKE ? ESCAPE '\\')"
             # Same-key events first: ten busier events of the vehicle must not push the
             # launch's own event out, or a late report about it would start a second one.
-            " ESCAPE '\\') ORDER BY key = ? DESC, updated DESC LIMIT 10",
-            (scope, key, _escape_like(vehicle) + "|%", key),
+            " ORDER BY key = ? DESC, updated DESC LIMIT 10",
+            (scope, key, _escape_like(vehicle) + "|%", flight, key),
         )
         return await load_events(self._conn, list(rows))
 

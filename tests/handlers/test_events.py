@@ -335,3 +335,23 @@ def test_a_recurring_name_a_week_from_the_numbered_flight_is_another_launch():
     )
     report = _f9(LAUNCHED, "falcon-9|ng|2026-03-01", "Cygnus", day=0)
     assert resolve(report, article("b", published=T0), [numbered], week).is_new
+
+
+def test_a_named_flight_reported_without_its_rocket_is_the_same_launch():
+    """ "SpaceX launches Euclid" (no rocket) and "Falcon 9 launches Euclid" are one event."""
+    bare = _stored(resolve(_f9(UP, "unknown|euclid", "Euclid"), article("a"), [], T0))
+    later = T0 + timedelta(hours=6)
+    named = _f9(LAUNCHED, "falcon-9|euclid", "Euclid")
+    change = resolve(named, article("b", published=later), [bare], later)
+    assert not change.is_new and change.event.key == "falcon-9|euclid"
+    # and the other way round
+    event = _stored(resolve(named, article("c"), [], T0))
+    back = resolve(_f9(LAUNCHED, "unknown|euclid", "Euclid"), article("d", published=later),
+                   [event], later)  # fmt: skip
+    assert not back.is_new and back.event.key == "falcon-9|euclid"
+
+
+def test_one_flight_name_on_two_named_rockets_stays_two_events():
+    first = _stored(resolve(_f9(UP, "falcon-9|demo-1", "Demo-1"), article("a"), [], T0))
+    other = _f9(UP, "new-glenn|demo-1", "Demo-1")
+    assert resolve(other, article("b"), [first], T0).is_new

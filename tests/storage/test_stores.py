@@ -102,6 +102,16 @@ async def test_launch_day_precision_is_stored_and_read_back(store):
     assert loaded.launch_time == T0 + timedelta(days=3, hours=5) and not loaded.launch_day_only
 
 
+async def test_candidates_include_the_same_flight_under_another_rocket(store):
+    feed = await _feed(store)
+    bare = mention(LaunchStatus.UPCOMING, key="unknown|euclid", vehicle=None, mission="Euclid")
+    event, _ = await _ingest(store, feed, bare, article("a"))
+    async with store.events.ingest() as tx:
+        found = await tx.event_candidates("falcon-9|euclid", 0)
+        assert [e.id for e in found] == [event.id]
+        assert await tx.event_candidates("falcon-9|euclid_x", 0) == []  # "_" is literal
+
+
 async def test_new_event_queues_one_post_per_matching_subscription(store):
     feed = await _feed(store)
     await _subscribe(store, 100)

@@ -415,7 +415,7 @@ NEGATIVE_SOFT = _rx(
 # A company "launches" a service/product: not a rocket.
 PRODUCT = re.compile(
     r"(?<![a-z0-9])(?:launch(?:es|ed|ing)?|roll(?:s|ed)? out|unveil(?:s|ed)?|introduc(?:es|ed)) "
-    r"(?:\S+ ){0,6}?(?:service|services|app|platform|programme|"
+    r"(?:[^\s,;:.]+ ){0,6}?(?:service|services|app|platform|programme|"
     r"program|initiative|campaign|website|portal|podcast|newsletter|product|fund|prize|challenge|"
     r"competition|course|exhibit|exhibition|book|film|documentary|network|tool|office|company|"
     r"startup|venture|brand|partnership|plan|study|call|consultation|report|series|division|messaging|"

@@ -144,9 +144,10 @@ def first_cue(norm: str) -> int | None:
 
 
 def ground_test_only(status: LaunchStatus, head: ScannedText, lead: ScannedText) -> bool:
-    """A fuelling test / static fire not tied to a named flight is not a launch story."""
+    """A fuelling test / static fire not tied to a named flight is not a launch story, nor
+    is its delay (a postponed hot fire is not a scrub)."""
     return (
-        status is LaunchStatus.UPCOMING
+        status in (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED)
         and bool(GROUND_TEST.search(head.norm))
         and not (is_specific(head) or is_specific(lead))
     )

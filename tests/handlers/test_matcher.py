@@ -448,6 +448,8 @@ def test_paraphrased_and_non_english_launch_verbs(
         "Starliner to fly in March 2032 at the earliest",
         "Shenzhou-25 astronauts arrive at China's space station",
         "Crew-15 reaches the space station after a day in orbit",
+        "Ariane 6 hot fire test postponed again",
+        "Neutron static fire delayed by a week",
     ],
 )
 def test_aircraft_flights_distant_slips_and_arrivals_are_not_launch_stories(
@@ -478,3 +480,10 @@ def test_reports_naming_only_a_frequent_rocket_join_no_event(matcher: LaunchMatc
     assert vague is not None and not vague.vague_joins
     rare = matcher.match("New Glenn lifts off from Florida", "", PUBLISHED)
     assert rare is not None and rare.vague_joins
+
+
+def test_a_product_word_after_a_comma_is_another_clause(matcher: LaunchMatcher) -> None:
+    title = "SpaceX launches Crew-16 mission, the company's twelfth with astronauts"
+    got = matcher.match(title, "", PUBLISHED)
+    assert got is not None and got.status is L
+    assert matcher.match("Agency launches new company for rocket parts", "", PUBLISHED) is None

@@ -136,3 +136,19 @@ def test_a_doubtful_acceptance_can_be_vetoed():
     )
     assert rules is not None and rules.confidence < 0.9
     assert judged is None
+
+
+def test_every_shipped_table_is_package_data():
+    """A non-editable install (the README's first command) must carry the weights too."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["handlers.matching"]
+    tables = sorted(p.name for p in (root / "handlers" / "matching" / "tables").iterdir())
+    assert "detector.json" in tables
+    for name in tables:
+        assert any(fnmatch.fnmatch(f"tables/{name}", g) for g in globs), name

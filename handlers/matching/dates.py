@@ -147,7 +147,8 @@ FAR_DAYS = 45
 
 #: A year named as when something will happen ("slips to 2027", "in early 2027").
 _LATER_YEAR = re.compile(
-    r"(?<![a-z0-9])(?:to|in|until|into|for|before|by|net|early|mid|late|no earlier than)"
+    r"(?<![a-z0-9])(?:to|towards?|in|until|into|for|before|by|net|early|mid|late|"
+    r"no earlier than)"
     r" (20\d\d)(?![a-z0-9])"
 )
 

@@ -317,3 +317,17 @@ def test_the_shipped_knowledge_includes_the_reference_names(kb: KnowledgeBase) -
     assert kb.canonical_mission("a lemon tree") is None
     assert kb.scan(normalize("a black arrow")) == []
     assert kb.canonical_mission("cash reserves") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mission"),
+    [
+        ("Psyche launch slips a week", "Psyche"),
+        ("Galaxy 41 set to launch", "Galaxy 41"),
+        ("Electron lofts NASA TROPICS cubesats", "TROPICS"),
+        ("storms over the tropics", None),  # the English word stays a word
+        ("a galaxy far away", None),
+    ],
+)
+def test_mission_names_that_are_also_words(kb: KnowledgeBase, text: str, mission: str | None):
+    assert kb.canonical_mission(text) == mission

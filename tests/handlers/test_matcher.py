@@ -487,3 +487,7 @@ def test_a_product_word_after_a_comma_is_another_clause(matcher: LaunchMatcher) 
     got = matcher.match(title, "", PUBLISHED)
     assert got is not None and got.status is L
     assert matcher.match("Agency launches new company for rocket parts", "", PUBLISHED) is None
+
+
+def test_a_programme_slipping_toward_a_far_year_is_not_a_scrub(matcher: LaunchMatcher) -> None:
+    assert matcher.match("Why Artemis keeps slipping toward 2034", "", PUBLISHED) is None

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import islice
 
 from handlers.domain import Article, LaunchEvent, LaunchMention, LaunchStatus, Source, StatusChange
 from handlers.parser import canonical_url
@@ -98,15 +99,20 @@ def pick_candidate(
     if not mention.vague_joins:
         return None
     vague = is_vague_key(mention.event_key)
-    near = [
+    return _the_one(
         e
         for e in ordered
         if e.key != mention.event_key
         and vehicle_of_key(e.key) == vehicle
         and (vague or is_vague_key(e.key))
         and _is_live(e, at, VAGUE_WINDOW)
-    ]
-    return near[0] if len(near) == 1 else None
+    )
+
+
+def _the_one(events: Iterable[LaunchEvent]) -> LaunchEvent | None:
+    """The event when exactly one qualifies; with two, a report could mean either."""
+    found = list(islice(events, 2))
+    return found[0] if len(found) == 1 else None
 
 
 def _kin(
@@ -119,26 +125,20 @@ def _kin(
     several times a week never get here: their mentions say ``kin=False``.)"""
     key = mention.event_key
     family = family_of(key)
-    kin = [
+
+    def related(event: LaunchEvent) -> bool:
+        if family is not None:  # a recurring name: a numbered flight of it
+            near = _near(key, event.launch_time, _last_activity(event))
+            return _in_family(family, event.key) and near
+        theirs = family_of(event.key)  # a numbered flight: its recurring name's event
+        near = _near(event.key, mention.launch_time, at)
+        return theirs is not None and _in_family(theirs, key) and near
+
+    return _the_one(
         e
         for e in ordered
-        if vehicle_of_key(e.key) == vehicle
-        and _is_live(e, at, VAGUE_WINDOW)
-        and (
-            (
-                family is not None
-                and _in_family(family, e.key)
-                and _near(key, e.launch_time, _last_activity(e))
-            )
-            or (
-                family is None
-                and (f := family_of(e.key)) is not None
-                and _in_family(f, key)
-                and _near(e.key, mention.launch_time, at)
-            )
-        )
-    ]
-    return kin[0] if len(kin) == 1 else None
+        if vehicle_of_key(e.key) == vehicle and _is_live(e, at, VAGUE_WINDOW) and related(e)
+    )
 
 
 def _near(dated_key: str, *times: datetime | None) -> bool:
@@ -153,19 +153,22 @@ def _near(dated_key: str, *times: datetime | None) -> bool:
 def _same_flight(key: str, at: datetime, ordered: Sequence[LaunchEvent]) -> LaunchEvent | None:
     """One named flight ("Euclid", "NROL-107") reported with and without its rocket
     ("SpaceX launches Euclid" names no rocket): the one live event of that flight."""
-    if not is_specific_key(key) and not _unknown_flight(key):
+    flight = _flight(key)
+    if flight is None:
         return None
-    mission = key.split("|")[1]
-    same = [
+    return _the_one(
         e
         for e in ordered
         if e.key != key
-        and (is_specific_key(e.key) or _unknown_flight(e.key))
-        and e.key.split("|")[1] == mission
+        and _flight(e.key) == flight
         and UNKNOWN_VEHICLE in (vehicle_of_key(e.key), vehicle_of_key(key))
         and _is_live(e, at, UPCOMING_WINDOW)
-    ]
-    return same[0] if len(same) == 1 else None
+    )
+
+
+def _flight(key: str) -> str | None:
+    """The one flight a key names, with or without its rocket ("euclid"), else None."""
+    return key.split("|")[1] if is_specific_key(key) or _unknown_flight(key) else None
 
 
 def _unknown_flight(key: str) -> bool:

@@ -17,7 +17,6 @@ message. Run: ``python -m bench.matcher_eval [--errors N]``.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections import defaultdict
@@ -31,23 +30,12 @@ from handlers.grouping import group_mentions
 from handlers.matching.detector import default_detector
 from handlers.matching.knowledge import KnowledgeBase, default_knowledge, normalize
 from handlers.matching.matcher import LaunchMatcher
+from scripts.train_detector import by_date, load, published
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DEV = DATA / "launch-news" / "dev.jsonl"
 TITLES_2023 = DATA / "launch-news" / "titles-2023.jsonl"
 STATUSES = ("upcoming", "scrubbed", "launched", "failed")
-
-
-def load(path: Path) -> list[dict[str, Any]]:
-    """Read the labelled items."""
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def published(row: dict[str, Any]) -> datetime | None:
-    """Parse the item's publication time."""
-    raw = row.get("published_at")
-    return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
 
 
 def norm_mission(text: str | None) -> str:
@@ -268,16 +256,14 @@ def _cross_set_matchers(kb: KnowledgeBase) -> dict[str, tuple[str, LaunchMatcher
 
 def _forward_in_time(kb: KnowledgeBase, n_errors: int) -> None:
     """2023's later half, by a detector trained on the earlier half of every set."""
-    from scripts.train_detector import fit_with_own_thresholds, sets
+    from scripts.train_detector import date_orders, fit_with_own_thresholds, halves, sets
 
     ex = sets(DATA, LaunchMatcher(kb))
-    early: list[Any] = []
-    for name, path in (("dev", DEV), ("dev-titles", DEV), ("2023", TITLES_2023)):
-        order = _by_date(load(path))
-        early += [ex[name][i] for i in order[: len(order) // 2]]
+    early = [
+        item for name, order in date_orders(DATA).items() for item in halves(ex[name], order)[0]
+    ]
     rows = load(TITLES_2023)
-    order = _by_date(rows)
-    later = [{**rows[i], "summary": ""} for i in order[len(order) // 2 :]]
+    later = [{**row, "summary": ""} for row in halves(rows, by_date(rows))[1]]
     matcher = LaunchMatcher(kb, detector=fit_with_own_thresholds(early))
     report("titles-2023.jsonl, later half -- rules alone", score(later, LaunchMatcher(kb)), 0)
     report(
@@ -286,10 +272,6 @@ def _forward_in_time(kb: KnowledgeBase, n_errors: int) -> None:
         score(later, matcher),
         n_errors,
     )
-
-
-def _by_date(rows: list[dict[str, Any]]) -> list[int]:
-    return sorted(range(len(rows)), key=lambda i: rows[i].get("published_at") or "")
 
 
 def main(argv: list[str] | None = None) -> int:

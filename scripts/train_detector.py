@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from handlers.matching.detector import Detector, Example, Rules, Scored, best_thresholds, train
 from handlers.matching.knowledge import default_knowledge
@@ -37,16 +37,36 @@ DEV = Path("launch-news") / "dev.jsonl"
 TITLES = Path("launch-news") / "titles-2023.jsonl"
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 def load(path: Path) -> list[Row]:
+    """The labelled items of one set."""
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
 
 
 def published(row: Row) -> datetime | None:
+    """An item's publication time."""
     raw = row.get("published_at")
     return datetime.fromisoformat(raw.replace("Z", "+00:00")) if raw else None
+
+
+def by_date(rows: Sequence[Row]) -> list[int]:
+    """Row indices, oldest first."""
+    return sorted(range(len(rows)), key=lambda i: rows[i].get("published_at") or "")
+
+
+def halves(items: Sequence[T], order: Sequence[int]) -> tuple[list[T], list[T]]:
+    """The earlier and the later half of ``items`` in ``order``."""
+    half = len(order) // 2
+    return [items[i] for i in order[:half]], [items[i] for i in order[half:]]
+
+
+def date_orders(data: Path) -> dict[str, list[int]]:
+    """For each set of :func:`sets`, its items oldest first."""
+    dev, titles = by_date(load(data / DEV)), by_date(load(data / TITLES))
+    return {"dev": dev, "dev-titles": dev, "2023": titles}
 
 
 def is_launch_story(row: Row) -> bool:
@@ -104,14 +124,9 @@ def sets(data: Path, matcher: LaunchMatcher) -> dict[str, list[Example]]:
 
 def forward(data: Path, ex: dict[str, list[Example]]) -> list[list[Scored]]:
     """Forward in time: trained on the earlier half of each set, scored on the later halves."""
-    halves: dict[str, tuple[list[Example], list[Example]]] = {}
-    for name, path in (("dev", DEV), ("dev-titles", DEV), ("2023", TITLES)):
-        rows = load(data / path)
-        order = sorted(range(len(rows)), key=lambda i: rows[i].get("published_at") or "")
-        half = len(order) // 2
-        halves[name] = ([ex[name][i] for i in order[:half]], [ex[name][i] for i in order[half:]])
-    model = train([item for early, _ in halves.values() for item in early])
-    return [scored(model, late) for _, late in halves.values()]
+    split = [halves(ex[name], order) for name, order in date_orders(data).items()]
+    model = train([item for early, _ in split for item in early])
+    return [scored(model, late) for _, late in split]
 
 
 def build(data: Path) -> tuple[Detector, dict[str, Any]]:

@@ -229,7 +229,9 @@ class KnowledgeBase:
     @classmethod
     def from_directory(cls, directory: Path) -> KnowledgeBase:
         """Load the four TOML files of a knowledge directory (and reference.toml if there)."""
-        names = [*_TABLES, *[_REFERENCE] * (directory / f"{_REFERENCE}.toml").is_file()]
+        names = list(_TABLES)
+        if (directory / f"{_REFERENCE}.toml").is_file():
+            names.append(_REFERENCE)
         return cls.from_tables({n: _read_toml(directory / f"{n}.toml") for n in names})
 
     @classmethod
@@ -601,18 +603,8 @@ def _agency(key: str, raw: Any) -> Agency:
 
 
 def _mission(key: str, raw: Any) -> MissionSeries:
-    spec = _parse(_MissionSpec, "missions", key, raw)
-    return MissionSeries(
-        template=key,
-        patterns=spec.patterns,
-        vehicle=spec.vehicle,
-        site=spec.site,
-        crewed=spec.crewed,
-        agencies=spec.agencies,
-        unique=spec.unique,
-        family=spec.family,
-        frequent=spec.frequent,
-    )
+    # The spec's fields are the series' own, one for one.
+    return MissionSeries(template=key, **_parse(_MissionSpec, "missions", key, raw).model_dump())
 
 
 def _check_references(

@@ -218,6 +218,8 @@ class Deriver:
         self.kb = kb
         self.zipf = zipf
         self.out = Tables()
+        #: Every (pad, site) the lists name, with the pad as first written.
+        self._pad_names: dict[tuple[str, str], str] = {}
         self._known = {
             kind: {normalize(a) for a in aliases}
             for kind, aliases in (
@@ -285,11 +287,7 @@ class Deriver:
             for piece in re.split(r"\s*/\s*(?=\D)|\s{2,}", name):
                 piece = piece.strip()
                 if _distinct_pad(piece):
-                    self._pads_seen[normalize(piece)].add(site)
                     self._pad_names.setdefault((normalize(piece), site), piece)
-
-    _pads_seen: defaultdict[str, set[str]]
-    _pad_names: dict[tuple[str, str], str]
 
     # ---------------------------------------------------------------- vehicles
     def vehicle(self, name: str, family: str) -> str | None:
@@ -399,8 +397,6 @@ class Deriver:
 
     # ---------------------------------------------------------------- driver
     def derive(self, launches: Iterable[Launch]) -> Tables:
-        self._pads_seen = defaultdict(set)
-        self._pad_names = {}
         vehicle_orgs: dict[str, Counter[str]] = defaultdict(Counter)
         vehicle_years: dict[str, int] = {}
         vehicle_sites: dict[str, Counter[str | None]] = defaultdict(Counter)
@@ -425,8 +421,9 @@ class Deriver:
             fields["provider"] = orgs.most_common(1)[0][0]
             fields["site"] = _only(vehicle_sites[vehicle])
             fields["last_flight"] = vehicle_years.get(vehicle)
+        sites_of_pad = Counter(pad for pad, _ in self._pad_names)
         for (pad, site), shown in sorted(self._pad_names.items()):
-            if len(self._pads_seen[pad]) == 1 and pad not in self._known["sites"]:
+            if sites_of_pad[pad] == 1 and pad not in self._known["sites"]:
                 self.out.entry("sites", site).add("pads", shown)
         taken = self._vehicle_words()
         for template, vehicles in series_vehicles.items():

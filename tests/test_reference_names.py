@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from handlers.matching.knowledge import KnowledgeBase, curated_knowledge, normalize
+from handlers.matching.knowledge import (
+    KnowledgeBase,
+    curated_knowledge,
+    curated_tables,
+    normalize,
+)
 from scripts.build_reference_names import (
     Deriver,
     Launch,
@@ -76,7 +81,7 @@ def test_everyday_vehicle_names_match_only_when_qualified(curated):
     assert tables["vehicles"]["Black Arrow"]["strict"] is True
     assert tables["vehicles"]["Black Arrow"]["aliases"] == ["Black Arrow rocket"]
     assert tables["agencies"]["RAE"]["strict"] is True  # three letters: never matched bare
-    kb = KnowledgeBase.from_tables({**_curated_tables(), "reference": tables})
+    kb = KnowledgeBase.from_tables({**curated_tables(), "reference": tables})
     assert kb.scan(normalize("a black arrow in the sky")) == []
     assert kb.canonical_vehicle("the Black Arrow rocket") == "Black Arrow"
 
@@ -195,12 +200,6 @@ def test_the_rendered_table_loads_through_the_schema(curated):
         launch("Atlas V 541", "Galaxy 37 (G-37)", org="ULA"),
         launch("Black Arrow", "Prospero", org="RAE", where="LA-5B, Woomera, Australia"),
     )
-    kb = KnowledgeBase.from_tables({**_curated_tables(), "reference": tomllib.loads(text)})
+    kb = KnowledgeBase.from_tables({**curated_tables(), "reference": tomllib.loads(text)})
     assert kb.canonical_mission("Prospero") == "Prospero"
     assert kb.canonical_site("LA-5B") == "Woomera"
-
-
-def _curated_tables() -> dict[str, dict[str, object]]:
-    root = Path(__file__).resolve().parent.parent / "handlers" / "matching" / "tables"
-    names = ("vehicles", "sites", "agencies", "missions")
-    return {n: tomllib.loads((root / f"{n}.toml").read_text("utf-8")) for n in names}

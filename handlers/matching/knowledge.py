@@ -38,6 +38,7 @@ __all__ = [
     "Site",
     "Vehicle",
     "curated_knowledge",
+    "curated_tables",
     "default_knowledge",
     "normalize",
 ]
@@ -634,6 +635,11 @@ def _check_references(
         raise ValueError("knowledge base: " + "; ".join(problems))
 
 
+def curated_tables() -> dict[str, Any]:
+    """The hand-written tables as parsed TOML (the reference names are built on them)."""
+    return _shipped_tables(_TABLES)
+
+
 def _shipped_tables(names: Iterable[str]) -> dict[str, Any]:
     root = resources.files("handlers.matching") / "tables"
     return {n: tomllib.loads((root / f"{n}.toml").read_text("utf-8")) for n in names}
@@ -648,4 +654,4 @@ def default_knowledge() -> KnowledgeBase:
 
 def curated_knowledge() -> KnowledgeBase:
     """The hand-written tables alone (what the reference names are resolved against)."""
-    return KnowledgeBase.from_tables(_shipped_tables(_TABLES))
+    return KnowledgeBase.from_tables(curated_tables())

@@ -11,14 +11,19 @@ Add a cue here, with a test in ``tests/handlers/test_matcher.py`` and a look at 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 __all__ = [
+    "ACTOR_LAUNCH",
+    "ACTOR_LAUNCHED",
     "BACKGROUND",
+    "COVERAGE_AFTER",
     "CREWED",
     "CREW_LAUNCH",
     "FAILED",
     "FLIGHT_NUMBER",
     "GROUND_TEST",
+    "HARDWARE_MOVES",
     "LAUNCHED",
     "LAUNCH_NOUN",
     "LAUNCH_WORD",
@@ -31,17 +36,27 @@ __all__ = [
     "PAYLOAD_HEAD",
     "PRE_EVENT",
     "PRODUCT",
+    "PROVIDER_TO_LAUNCH",
+    "RESUME_FLIGHTS",
     "SCRUBBED",
     "STRONG_UPCOMING",
     "UNCREWED",
     "UPCOMING",
     "VEHICLE_DEPLOYS",
+    "find",
 ]
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
     """Compile word-bounded alternatives written for normalised (lower-case) text."""
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(alternatives) + r")(?![a-z0-9])")
+
+
+@lru_cache(maxsize=4096)
+def find(pattern: re.Pattern[str], text: str) -> re.Match[str] | None:
+    """``pattern.search(text)``, remembered: the rules and then the detector's readings ask
+    the same questions of one headline (a third of the matcher's regex work, measured)."""
+    return pattern.search(text)
 
 
 # --------------------------------------------------------------------------- cue patterns
@@ -120,6 +135,9 @@ LAUNCHED = _rx(
     r"completes? (?:(?!for |ahead |before )\S+ ){0,3}?(?:spaceflight|suborbital flight|"
     r"launch)(?! (?:readiness|review|campaign))",
     r"makes? (?:its |their |a |an )?(?:\S+ ){0,3}?(?:spaceflight|suborbital flight)",
+    r"(?:completes?|conducts?|conducted|completed) (?:its |their |a |an )?(?:\S+ ){0,3}?"
+    r"(?:commercial|suborbital|crewed|space|tourist|civilian|private|orbital|rocket)"
+    r"(?: \S+){0,2}? flight(?! (?:readiness|review|campaign|test of|tests of))",
     # other languages (news feeds are not all English)
     r"lanz(?:a|ó|o|an|aron)",
     r"despeg(?:a|ó|o|an)",
@@ -162,9 +180,11 @@ UPCOMING = _rx(
     r"slated",
     r"scheduled",
     r"target(?:s|ing|ed)? (?:a |an |the |launch (?:on|for) |no earlier than )?"
-    r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)[a-z]*"
+    r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
+    r"(?:uary|ruary|ch|il|e|y|ust|t|tember|ember|ober|day|sday|nesday|rsday|urday)?(?![a-z])"
     r"|early|mid|late|\d)",
     r"target date",
+    r"sets? (?:a |an |the )?(?:\S+ ){0,3}?date",
     r"no earlier than",
     r"live coverage",
     r"watch live",
@@ -258,6 +278,31 @@ CREW_LAUNCH = _rx(
     r"lift(?:s|ed)? off|rocket(?:s|ed)?) (?:to|for|toward|into) "
     r"(?:the )?(?:moon|orbit|space|iss|international space station|space station|station|tiangong)"
 )
+# A launch told through who launches what, with no rocket named: "China launches first
+# radar satellite", "North Korea fails to launch spy satellite", "Rocket firm sends 26
+# satellites to orbit". The actor is a country, a military or a company; the object a payload.
+_ACTOR = (
+    r"(?:china|chinese|japan|japanese|india|indian|russia|russian|(?:north |south )?korean?|"
+    r"iran|iranian|israel|israeli|europe|european|u\.?s\.?|america|american|united states|"
+    r"u\.?k\.?|britain|british|france|french|germany|german|italy|italian|spain|spanish|"
+    r"australia|australian|new zealand|canada|canadian|brazil|brazilian|pakistan|turkey|"
+    r"turkish|uae|emirati|vietnam|indonesia|ukraine|kazakhstan|taiwan|argentina|norway|"
+    r"sweden|military|space force|army|navy|air force|pentagon|firm|company|startup|"
+    r"start up|operator|agency)"
+)
+_PAYLOAD = (
+    r"(?:satellites?|sats?|spacecraft|probes?|landers?|rovers?|orbiters?|observatory|"
+    r"telescope|cubesats?|payloads?|capsule|space station module|station module|"
+    r"(?:moon|lunar|mars) mission)"
+)
+ACTOR_LAUNCH = re.compile(
+    rf"(?<![a-z0-9]){_ACTOR} (?:\S+ ){{0,3}}?"
+    r"(?:(?P<verb>launch(?:es|ed)?|fails? to launch|failed to launch|to launch|sends?|sent|"
+    r"lofts?|lofted|puts?|places?|placed|orbits?|orbited) (?:\S+ ){0,7}?"
+    rf"{_PAYLOAD}|{_PAYLOAD} launch(?:es)?)(?![a-z0-9])"
+)
+# The verbs of ACTOR_LAUNCH that report a launch that has happened.
+ACTOR_LAUNCHED = re.compile(r"launch(?:es|ed)|sends?|sent|lofts?|lofted|puts?|plac|orbit")
 NOUNISH = re.compile(r"liftoff|lift off|(?:full )?replay")
 LAUNCH_NOUN = _rx(
     r"launch(?:es|ed|ing)?",
@@ -284,6 +329,11 @@ GROUND_TEST = _rx(
     r"test fires?",
     r"hot fire",
     r"rehearsal",
+    r"(?:flight )?readiness firing",
+    r"(?<!flight )testing",
+    r"ground (?:\S+ )?tests?",
+    r"(?:launch )?simulation",
+    r"launch day demo",
 )
 # Hard negatives: the item's subject is not one launch attempt.
 NEGATIVE_HARD = _rx(
@@ -316,11 +366,20 @@ NEGATIVE_HARD = _rx(
     r"cadence",
     r"statistics",
     r"record year",
-    r"missiles?",
+    r"missiles?(?! (?:warning|tracking|detection))",
     r"icbm",
     r"ballistic",
     r"investigation",
     r"investigating",
+    r"investigates?",
+    r"inquiry",
+    r"enquiry",
+    r"to blame",
+    r"(?:safety|mishap) review",
+    r"review board",
+    r"back to back (?:\S+ )?launches",
+    r"stocks?",
+    r"losses",
     r"root cause",
     r"blamed",
     r"grounded",
@@ -412,10 +471,27 @@ NEGATIVE_SOFT = _rx(
     r"commissioning",
     r"depart(?:s|ure)",
 )
+# Coverage set for what happens after a launch: "NASA sets coverage for Ax-2 departure".
+COVERAGE_AFTER = _rx(
+    r"coverage (?:for|of) (?:(?!launch)\S+ ){0,5}?(?:departure|undocking|docking|splashdown|return|"
+    r"arrival|landing|spacewalks?|reentry|re entry)"
+)
+# "<provider> to launch <payload>": with no day named, the news is the contract.
+PROVIDER_TO_LAUNCH = _rx(r"(?:to|will) launch(?! of)")
+# Flights resumed in general (not one numbered flight): a return-to-flight plan.
+RESUME_FLIGHTS = _rx(r"resum(?:e|es|ing) (?:\S+ ){0,3}?flights")
+# Hardware arriving or shipped: "Final ICPS arrives in Florida for Artemis III".
+HARDWARE_MOVES = _rx(
+    r"(?:stage|booster|icps|segments?|spacecraft|satellites?|payloads?|hardware|engines?|"
+    r"tanks?|modules?|fairing|capsule)s? (?:\S+ ){0,2}?(?:arrives?|arrived|ships?|shipped|"
+    r"delivered) (?:in|at|to)"
+)
 # A company "launches" a service/product: not a rocket.
 PRODUCT = re.compile(
     r"(?<![a-z0-9])(?:launch(?:es|ed|ing)?|roll(?:s|ed)? out|unveil(?:s|ed)?|introduc(?:es|ed)) "
-    r"(?:[^\s,;:.]+ ){0,6}?(?:service|services|app|platform|programme|"
+    r"(?:(?!(?:satellites?|probes?|spacecraft|cubesats?) (?:from|to|into|on|for|aboard) )"
+    r"[^\s,;:.]+ ){0,6}?"
+    r"(?:service|services|app|platform|programme|"
     r"program|initiative|campaign|website|portal|podcast|newsletter|product|fund|prize|challenge|"
     r"competition|course|exhibit|exhibition|book|film|documentary|network|tool|office|company|"
     r"startup|venture|brand|partnership|plan|study|call|consultation|report|series|division|messaging|"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from handlers.domain import LaunchStatus
 
-__all__ = ["launch_time", "too_far"]
+__all__ = ["dated", "launch_time", "too_far"]
 
 MONTHS = {
     "jan": 1,
@@ -151,6 +151,14 @@ _LATER_YEAR = re.compile(
     r"no earlier than)"
     r" (20\d\d)(?![a-z0-9])"
 )
+
+
+def dated(text: str) -> bool:
+    """The text names a day or month ("Thursday", "tonight", "in late June", "March 5")."""
+    return bool(WEEKDAY.search(text) or _month_mention(text) or THIS_WEEK.search(text))
+
+
+THIS_WEEK = re.compile(r"(?<![a-z0-9])(?:this|next) (?:week|weekend)(?![a-z0-9])")
 
 
 def too_far(head: str, published: datetime | None) -> bool:

@@ -41,19 +41,25 @@ from functools import cache
 
 from handlers.domain import Article, LaunchMention, LaunchStatus
 from handlers.matching.cues import (
+    ACTOR_LAUNCH,
+    COVERAGE_AFTER,
     CREW_LAUNCH,
     FAILED,
     GROUND_TEST,
+    HARDWARE_MOVES,
     LAUNCH_NOUN,
     LAUNCH_WORD,
     NEGATIVE_HARD,
     NEGATIVE_SOFT,
     PAYLOAD_HEAD,
     PRODUCT,
+    PROVIDER_TO_LAUNCH,
+    RESUME_FLIGHTS,
     STRONG_UPCOMING,
     UPCOMING,
+    find,
 )
-from handlers.matching.dates import launch_time, too_far
+from handlers.matching.dates import dated, launch_time, too_far
 from handlers.matching.detector import LEAD_WORDS, Detector, Rules, default_detector, grams
 from handlers.matching.entities import (
     flight_name,
@@ -69,6 +75,7 @@ from handlers.matching.knowledge import (
     normalize,
 )
 from handlers.matching.status import (
+    actor_status,
     first_cue,
     ground_test_failure,
     ground_test_only,
@@ -144,7 +151,7 @@ class LaunchMatcher:
         self, head: ScannedText, lead: ScannedText, published: datetime | None
     ) -> tuple[LaunchStatus, float] | None:
         named = head.hits or head.missions or lead.hits or lead.missions
-        if not named and not CREW_LAUNCH.search(head.norm):
+        if not named and not find(CREW_LAUNCH, head.norm) and not find(ACTOR_LAUNCH, head.norm):
             return None
         return self._classify(head, lead, published)
 
@@ -215,18 +222,19 @@ class LaunchMatcher:
     def _readings(self, field: str, text: ScannedText) -> list[str]:
         norm = text.norm
         found = {
-            "failed": FAILED.search(norm),
+            "failed": find(FAILED, norm),
             "launched": launched_match(norm, text.vehicle_ends),
             "scrubbed": scrub_match(norm),
-            "upcoming": UPCOMING.search(norm),
-            "strong_upcoming": STRONG_UPCOMING.search(norm),
-            "negative": NEGATIVE_HARD.search(norm),
-            "after_launch": NEGATIVE_SOFT.search(norm),
-            "ground_test": GROUND_TEST.search(norm),
-            "product": PRODUCT.search(norm),
-            "crew_launch": CREW_LAUNCH.search(norm),
-            "launch_word": LAUNCH_NOUN.search(norm),
-            "payload": PAYLOAD_HEAD.search(norm),
+            "upcoming": find(UPCOMING, norm),
+            "strong_upcoming": find(STRONG_UPCOMING, norm),
+            "negative": find(NEGATIVE_HARD, norm),
+            "after_launch": find(NEGATIVE_SOFT, norm),
+            "ground_test": find(GROUND_TEST, norm),
+            "product": find(PRODUCT, norm),
+            "crew_launch": find(CREW_LAUNCH, norm),
+            "actor_launch": find(ACTOR_LAUNCH, norm),
+            "launch_word": find(LAUNCH_NOUN, norm),
+            "payload": find(PAYLOAD_HEAD, norm),
             "coverage": is_coverage(norm),
             "vehicle": text.vehicles,
             "vehicles": len(text.vehicles) >= 2,
@@ -263,26 +271,22 @@ class LaunchMatcher:
         self, head: ScannedText, lead: ScannedText
     ) -> tuple[LaunchStatus, float] | None:
         """Status from the headline's cues, else from the summary lead's."""
-        head_status = status_of(head.norm, head.vehicle_ends)
+        head_status = status_of(head.norm, head.vehicle_ends) or actor_status(head.norm)
         lead_ok = not self._rejected_lead(lead)
         lead_status = status_of(lead.norm, lead.vehicle_ends) if lead_ok else None
         lead_outcome = lead_status if lead_status and lead_status.is_outcome else None
         if head_status is not None:
             return self._from_headline(head_status, head, lead, lead_outcome)
         if not lead_ok or lead_status is None or not self._subject(lead, lead_status):
-            if is_specific(head) and LAUNCH_NOUN.search(head.norm) and lead_status is None:
+            if is_specific(head) and find(LAUNCH_NOUN, head.norm) and lead_status is None:
                 return LaunchStatus.UPCOMING, 0.5
             return None
         named = is_specific(head) or bool(head.vehicles)
-        if head.has_subject and LAUNCH_WORD.search(head.norm):
+        if head.has_subject and find(LAUNCH_WORD, head.norm):
             return lead_status, 0.6
         if named and lead_status.is_outcome:
             return lead_status, 0.5
-        if (
-            lead_status is LaunchStatus.LAUNCHED
-            and PAYLOAD_HEAD.search(head.norm)
-            and lead.vehicles
-        ):
+        if lead_status is LaunchStatus.LAUNCHED and find(PAYLOAD_HEAD, head.norm) and lead.vehicles:
             return lead_status, 0.5
         return None
 
@@ -296,7 +300,7 @@ class LaunchMatcher:
         """The headline has a tense cue; decide whether it is about a launch, and which."""
         if ground_test_only(status, head, lead):
             return None
-        soft = status is LaunchStatus.UPCOMING and not STRONG_UPCOMING.search(head.norm)
+        soft = status is LaunchStatus.UPCOMING and not find(STRONG_UPCOMING, head.norm)
         if soft and lead_outcome is not None:
             status = lead_outcome
         if head.has_subject:
@@ -307,7 +311,7 @@ class LaunchMatcher:
             return None
         if lead_outcome is not None:
             return lead_outcome, 0.7
-        if LAUNCH_WORD.search(head.norm) or status.is_outcome:
+        if find(LAUNCH_WORD, head.norm) or status.is_outcome:
             return status, 0.7
         return None
 
@@ -316,28 +320,43 @@ class LaunchMatcher:
         if not self._rejected(lead, strong=False):
             return False
         cue = first_cue(lead.norm)
-        neg = NEGATIVE_HARD.search(lead.norm) or NEGATIVE_SOFT.search(lead.norm)
+        neg = find(NEGATIVE_HARD, lead.norm) or find(NEGATIVE_SOFT, lead.norm)
         return cue is None or neg is None or neg.start() < cue
 
     def _subject(self, text: ScannedText, status: LaunchStatus) -> bool:
         """Something launches here: a vehicle or mission, or a provider/site doing a launch."""
         if text.has_subject:
             return True
-        if status is LaunchStatus.LAUNCHED and CREW_LAUNCH.search(text.norm):
+        if status is LaunchStatus.LAUNCHED and find(CREW_LAUNCH, text.norm):
+            return True
+        if find(ACTOR_LAUNCH, text.norm) and (status.is_outcome or dated(text.norm)):
             return True
         if not any(h.kind == "site" or h.name in self.providers for h in text.hits):
             return False
-        return status.is_outcome or bool(LAUNCH_NOUN.search(text.norm))
+        if status.is_outcome:
+            return True
+        # "<provider> to launch <payload>" with no day is a contract, not a launch preview.
+        undated = (
+            status is LaunchStatus.UPCOMING and not dated(text.norm) and not is_coverage(text.norm)
+        )
+        contract = undated and find(PROVIDER_TO_LAUNCH, text.norm) is not None
+        return bool(find(LAUNCH_NOUN, text.norm)) and not contract
 
     def _rejected(self, text: ScannedText, *, strong: bool) -> bool:
         """Hard negatives always reject; after-launch ones unless the launch is the news."""
-        if NEGATIVE_HARD.search(text.norm) and not is_coverage(text.norm):
+        if find(NEGATIVE_HARD, text.norm) and not is_coverage(text.norm):
+            return True
+        if find(COVERAGE_AFTER, text.norm):
+            return True
+        if find(HARDWARE_MOVES, text.norm) and not dated(text.norm):
+            return True
+        if find(RESUME_FLIGHTS, text.norm) and not is_specific(text):
             return True
         if ground_test_failure(text.norm):
             return True
-        if PRODUCT.search(text.norm) and not text.has_subject:
+        if find(PRODUCT, text.norm) and not text.has_subject:
             return True
-        if PRODUCT.search(text.norm) and not is_coverage(text.norm) and not text.vehicles:
+        if find(PRODUCT, text.norm) and not is_coverage(text.norm) and not text.vehicles:
             return True
         if len(text.vehicles) >= 2 and is_roundup(text):
             return True

@@ -11,6 +11,8 @@ import re
 
 from handlers.domain import LaunchStatus
 from handlers.matching.cues import (
+    ACTOR_LAUNCH,
+    ACTOR_LAUNCHED,
     BACKGROUND,
     FAILED,
     GROUND_TEST,
@@ -25,6 +27,7 @@ from handlers.matching.cues import (
     STRONG_UPCOMING,
     UPCOMING,
     VEHICLE_DEPLOYS,
+    find,
 )
 from handlers.matching.text import ScannedText
 
@@ -88,7 +91,7 @@ def strong_head(norm: str) -> bool:
     launch = re.search(
         r"(?<![a-z])(?:launch(?:es|ed)?|lifts? off|liftoff|blasts? off)(?![a-z])", norm
     )
-    soft = NEGATIVE_SOFT.search(norm)
+    soft = find(NEGATIVE_SOFT, norm)
     return bool(launch and soft and launch.start() < soft.start())
 
 
@@ -103,18 +106,18 @@ def status_of(norm: str, vehicle_ends: frozenset[int] = frozenset()) -> LaunchSt
     ``vehicle_ends`` (where named vehicles end) lets a named rocket stand in for the word
     "launch": "PSLV fails to reach orbit", "Electron deploys seven satellites".
     """
-    failed = FAILED.search(norm)
+    failed = find(FAILED, norm)
     if failed and (
-        LAUNCH_WORD.search(norm)
-        or ORBIT_WORD.search(norm)
+        find(LAUNCH_WORD, norm)
+        or find(ORBIT_WORD, norm)
         or vehicle_ends
         or launched_match(norm, vehicle_ends)
     ):
         return LaunchStatus.FAILED
     launched = launched_match(norm, vehicle_ends) or vehicle_deploys(norm, vehicle_ends)
-    upcoming = UPCOMING.search(norm)
+    upcoming = find(UPCOMING, norm)
     scrub = scrub_match(norm)
-    strong = STRONG_UPCOMING.search(norm)
+    strong = find(STRONG_UPCOMING, norm)
     nounish = launched is not None and NOUNISH.fullmatch(launched.group(0)) is not None
     preview = strong is not None and launched is not None and strong.start() < launched.start()
     if launched and not preview and not (nounish and upcoming):
@@ -128,17 +131,26 @@ def status_of(norm: str, vehicle_ends: frozenset[int] = frozenset()) -> LaunchSt
     return None
 
 
+def actor_status(norm: str) -> LaunchStatus | None:
+    """ "China launches radar satellite": who launches what, read as a launch report even
+    when no other cue does ("Agency sends probe toward the Sun")."""
+    m = find(ACTOR_LAUNCH, norm)
+    if m is None or m.group("verb") is None:
+        return None
+    return LaunchStatus.LAUNCHED if ACTOR_LAUNCHED.match(m.group("verb")) else None
+
+
 def vehicle_deploys(norm: str, vehicle_ends: frozenset[int]) -> re.Match[str] | None:
     """ "<vehicle> deploys N satellites": a rocket deploying payloads reports its launch."""
     if not vehicle_ends:
         return None
-    m = VEHICLE_DEPLOYS.search(norm)
+    m = find(VEHICLE_DEPLOYS, norm)
     return m if m and min(vehicle_ends) <= m.start() else None
 
 
 def first_cue(norm: str) -> int | None:
     """Where the first tense cue of a text starts (None when it has none)."""
-    found = (FAILED.search(norm), launched_match(norm), scrub_match(norm), UPCOMING.search(norm))
+    found = (find(FAILED, norm), launched_match(norm), scrub_match(norm), find(UPCOMING, norm))
     starts = [m.start() for m in found if m is not None]
     return min(starts) if starts else None
 
@@ -148,14 +160,14 @@ def ground_test_only(status: LaunchStatus, head: ScannedText, lead: ScannedText)
     is its delay (a postponed hot fire is not a scrub)."""
     return (
         status in (LaunchStatus.UPCOMING, LaunchStatus.SCRUBBED)
-        and bool(GROUND_TEST.search(head.norm))
+        and bool(find(GROUND_TEST, head.norm))
         and not (is_specific(head) or is_specific(lead))
     )
 
 
 def ground_test_failure(norm: str) -> bool:
     """A vehicle failing in a ground test (no launch attempt) is not a launch story."""
-    return bool(GROUND_TEST.search(norm) and FAILED.search(norm) and not LAUNCH_NOUN.search(norm))
+    return bool(find(GROUND_TEST, norm) and find(FAILED, norm) and not find(LAUNCH_NOUN, norm))
 
 
 def is_roundup(text: ScannedText) -> bool:

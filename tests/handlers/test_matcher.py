@@ -491,3 +491,68 @@ def test_a_product_word_after_a_comma_is_another_clause(matcher: LaunchMatcher) 
 
 def test_a_programme_slipping_toward_a_far_year_is_not_a_scrub(matcher: LaunchMatcher) -> None:
     assert matcher.match("Why Artemis keeps slipping toward 2034", "", PUBLISHED) is None
+
+
+# ------------------------------------------------------------------------- who launches what
+# An actor (country, military, company) launching a payload: a launch story without a rocket.
+ACTOR_LAUNCHES = [
+    ("Japan launches weather satellite and small lunar lander", L),
+    ("Indonesia launches its first Earth-observation satellite", L),
+    ("Chinese rocket startup launches 12 satellites from sea platform", L),
+    ("South Korea fails to launch reconnaissance satellite", F),
+    ("Iranian satellite launch fails after second-stage problem", F),
+    ("Space Force to launch missile-warning satellites on Thursday", U),
+    ("European agency sends solar probe toward the Sun", L),
+]
+# Suborbital flights told by their operator, and near neighbours of the excluded classes.
+STILL_LAUNCH_STORIES = [
+    ("Virgin Galactic conducts fifth commercial suborbital flight", L),
+    ("Virgin Galactic completes its first private astronaut flight", L),
+    ("Virgin Galactic sets June 21 date for next spaceflight", U),
+    ("Live coverage: Rocket Lab to launch weather satellite for Japan", U),
+    ("NASA sets coverage for Crew-15 launch, docking", U),
+    ("Progress MS-35 set to resume cargo flights from repaired pad", U),
+    ("Rocket Lab to launch weather satellite on Friday", U),
+]
+
+
+@pytest.mark.parametrize(("title", "status"), ACTOR_LAUNCHES + STILL_LAUNCH_STORIES)
+def test_launch_stories_without_a_named_rocket_or_near_excluded_classes(
+    matcher: LaunchMatcher, title: str, status: LaunchStatus
+) -> None:
+    got = matcher.match(title, "", PUBLISHED)
+    assert got is not None and got.status is status, title
+    if (title, status) in ACTOR_LAUNCHES:
+        assert got.vehicle is None
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        # undated "<provider> to launch <payload>": a contract
+        "Rocket Lab to launch three weather cubesats for university consortium",
+        "Firefly to launch lunar relay satellite for space agency",
+        # business and policy
+        "Rocket Lab stock slides after quarterly report",
+        "Boeing reports Starliner losses of another $200 million",
+        "SpaceX plans back-to-back Starlink launches from two coasts",
+        "China rolls out satellite messaging for emergency use",
+        # failure aftermath
+        "Agency opens enquiry into Vega C motor test failure",
+        "Panel says valve design to blame for Electron mishap",
+        "FAA wraps up New Glenn mishap review",
+        # ground tests
+        "Vulcan flight readiness firing delayed again",
+        "Blue Origin engine explodes during testing in Texas",
+        "Starship booster rolled back to the pad for more testing",
+        "Artemis crew runs launch day demo at the Cape",
+        # after the launch, and hardware moving
+        "NASA sets coverage for Crew-15 departure from the station",
+        "Core stage arrives in Florida for Artemis 4",
+        "Blue Origin preparing to resume New Shepard flights",
+        # "targets maritime" is not a March date
+        "OneWeb targets maritime customers with new satellite coverage",
+    ],
+)
+def test_excluded_classes_stay_silent(matcher: LaunchMatcher, title: str) -> None:
+    assert matcher.match(title, "", PUBLISHED) is None, title

@@ -74,15 +74,24 @@ def pick_candidate(
 ) -> LaunchEvent | None:
     """The live event ``mention`` belongs to, if any.
 
-    A report naming neither rocket nor mission joins nothing: "China launches a satellite"
-    and "Japan launches a lander" on one day share only the day. Otherwise same key first.
+    A report naming neither rocket nor mission joins nothing ("China launches a satellite"
+    and "Japan launches a lander" on one day share only the day) unless it has people aboard
+    and one crewed launch is live. Otherwise same key first.
     Failing that, a *vague* report ("SLS rolled back", no mission named) joins
     the one live event of the same vehicle, and a specific report joins a live vague event of
     its vehicle — but only when exactly one such event is live, so two Falcon 9 flights in a
     week never merge.
     """
     if is_nameless_key(mention.event_key):
-        return None  # names no rocket and no mission: a shared day is all it has in common
+        # Names no rocket and no mission: a shared day is all it has in common with another
+        # nameless report. People aboard narrow it to the one crewed launch of these days.
+        if not mention.crewed:
+            return None
+        return _the_one(
+            e
+            for e in candidates
+            if e.crewed and (_is_live(e, at, VAGUE_WINDOW) or _launched_on(e, mention.launch_time))
+        )
     ordered = sorted(candidates, key=lambda e: e.updated, reverse=True)
     for event in ordered:
         if event.key == mention.event_key and _is_live(event, at, UPCOMING_WINDOW):
@@ -105,8 +114,16 @@ def pick_candidate(
         if e.key != mention.event_key
         and vehicle_of_key(e.key) == vehicle
         and (vague or is_vague_key(e.key))
-        and _is_live(e, at, VAGUE_WINDOW)
+        and _is_live(e, at, UPCOMING_WINDOW)
     )
+
+
+def _launched_on(event: LaunchEvent, day: datetime | None) -> bool:
+    """The event launched on the day a later report says its launch was ("... flew to
+    space on Friday", in a profile of an astronaut days after)."""
+    if day is None or not event.status.is_outcome:
+        return False
+    return (event.launch_time or _status_since(event)).date() == day.date()
 
 
 def _the_one(events: Iterable[LaunchEvent]) -> LaunchEvent | None:
@@ -129,7 +146,10 @@ def _kin(
     def related(event: LaunchEvent) -> bool:
         if family is not None:  # a recurring name: a numbered flight of it
             near = _near(key, event.launch_time, _last_activity(event))
-            return _in_family(family, event.key) and near
+            # or itself, still pending ("to launch" one day, "launches" the next); two
+            # launch reports on two days may be two launches
+            pending = family_of(event.key) == family and not event.status.is_outcome
+            return (_in_family(family, event.key) or pending) and near
         theirs = family_of(event.key)  # a numbered flight: its recurring name's event
         near = _near(event.key, mention.launch_time, at)
         return theirs is not None and _in_family(theirs, key) and near

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from handlers.domain import Article, LaunchEvent, LaunchMention
-from handlers.events import resolve, vehicle_of_key
+from handlers.events import is_nameless_key, resolve, vehicle_of_key
 
 
 def group_mentions(
@@ -21,7 +21,7 @@ def group_mentions(
     next_id = 1
     ordered = sorted(matches, key=lambda pair: pair[0].published or now)
     for article, mention in ordered:
-        candidates = [e for e in events_by_id.values() if _candidate(mention.event_key, e.key)]
+        candidates = [e for e in events_by_id.values() if _candidate(mention, e)]
         change = resolve(mention, article, candidates, now)
         if change.is_new:
             event = dataclasses.replace(change.event, id=next_id)
@@ -33,9 +33,12 @@ def group_mentions(
     return sorted(events, key=lambda e: e.history[-1].at if e.history else e.updated, reverse=True)
 
 
-def _candidate(key: str, other: str) -> bool:
-    """What the store's ``event_candidates`` returns: the same vehicle, or the same named
-    flight under any vehicle."""
+def _candidate(mention: LaunchMention, event: LaunchEvent) -> bool:
+    """What the store's ``event_candidates`` returns: the same vehicle, the same named
+    flight under any vehicle, or for a nameless report with people aboard, crewed events."""
+    key, other = mention.event_key, event.key
+    if is_nameless_key(key) and mention.crewed and event.crewed:
+        return True
     if vehicle_of_key(key) == vehicle_of_key(other):
         return True
     parts, others = key.split("|"), other.split("|")

@@ -301,7 +301,9 @@ class Pipeline:
                 if mention is None:
                     continue
                 statuses.append(mention.status)
-                candidates = await tx.event_candidates(mention.event_key, scope)
+                candidates = await tx.event_candidates(
+                    mention.event_key, scope, crewed=bool(mention.crewed)
+                )
                 change = resolve(mention, article, candidates, now)
                 if not change.is_new and not change.changed:
                     continue

@@ -50,8 +50,11 @@ class IngestTransaction(Protocol):
         """Record keys as seen; return those that were not seen before."""
         ...
 
-    async def event_candidates(self, key: str, scope: int) -> list[LaunchEvent]:
-        """Recent events with this key in this scope (0 = global)."""
+    async def event_candidates(
+        self, key: str, scope: int, *, crewed: bool = False
+    ) -> list[LaunchEvent]:
+        """Recent events with this key in this scope (0 = global); with ``crewed``, for a
+        report naming no rocket or mission, the crewed events too."""
         ...
 
     async def save_event(

@@ -10,7 +10,7 @@ from datetime import datetime
 import aiosqlite
 
 from handlers.domain import LaunchEvent, LaunchStatus, Source, StatusChange, Subscription
-from handlers.events import EDIT_DEBOUNCE, EventChange
+from handlers.events import EDIT_DEBOUNCE, EventChange, is_nameless_key
 from handlers.ports import FeedSuccess
 from storage.codec import from_db, require_time, subscription_from_row, to_db
 from storage.database import Database
@@ -99,19 +99,23 @@ class SqliteIngest:
             new.update(row[0] for row in rows)
         return new
 
-    async def event_candidates(self, key: str, scope: int) -> list[LaunchEvent]:
+    async def event_candidates(
+        self, key: str, scope: int, *, crewed: bool = False
+    ) -> list[LaunchEvent]:
         """Recent events in this scope with this key, the same vehicle (for vague reports)
-        or the same named flight under another vehicle ("unknown|euclid", "falcon-9|euclid")."""
+        or the same named flight under another vehicle ("unknown|euclid", "falcon-9|euclid");
+        with ``crewed``, for a report naming neither rocket nor mission, crewed events."""
         parts = key.split("|")
         vehicle = parts[0]
         flight = f"%|{_escape_like(parts[1])}" if len(parts) == 2 else key
+        people = crewed and is_nameless_key(key)
         rows = await self._conn.execute_fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
-            " ESCAPE '\\' OR key LIKE ? ESCAPE '\\')"
+            " ESCAPE '\\' OR key LIKE ? ESCAPE '\\' OR (? AND crewed = 1))"
             # Same-key events first: ten busier events of the vehicle must not push the
             # launch's own event out, or a late report about it would start a second one.
             " ORDER BY key = ? DESC, updated DESC LIMIT 10",
-            (scope, key, _escape_like(vehicle) + "|%", flight, key),
+            (scope, key, _escape_like(vehicle) + "|%", flight, people, key),
         )
         return await load_events(self._conn, list(rows))
 

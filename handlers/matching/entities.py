@@ -41,13 +41,16 @@ def same_family(generic: MissionHit, specific: MissionHit) -> bool:
     return specific.name.casefold().startswith(generic.name.casefold()[:5])
 
 
-def flight_name(head: ScannedText, lead: ScannedText) -> str | None:
-    """ "Flight 12" or "third flight of X" when no mission is named (Starship, new rockets)."""
+def flight_name(head: ScannedText, lead: ScannedText, *, ordinals: bool = True) -> str | None:
+    """ "Flight 12" or "third flight of X" when no mission is named (Starship, new rockets).
+
+    ``ordinals=False`` when no rocket is named: "first launch failure", "tenth crewed
+    mission" count a company's launches, not one rocket's flights."""
     for text in (head.norm, lead.norm):
         m = FLIGHT_NUMBER.search(text)
         if m:
             return f"Flight {int(m.group(1))}"
-        o = ORDINAL.search(text)
+        o = ORDINAL.search(text) if ordinals else None
         if o:
             word = o.group(1)
             number = ORDINAL_WORDS.get(word) or int(re.sub(r"\D", "", word))

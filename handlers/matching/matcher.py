@@ -378,9 +378,13 @@ class LaunchMatcher:
         published: datetime | None,
     ) -> LaunchMention:
         mission_hit = pick_mission(head, lead)
-        mission = mission_hit.name if mission_hit else flight_name(head, lead)
         series = mission_hit.series if mission_hit else None
         vehicle = pick_vehicle(head, lead, series.vehicle if series else None)
+        mission = (
+            mission_hit.name
+            if mission_hit
+            else flight_name(head, lead, ordinals=vehicle is not None)
+        )
         site = self._pick_site(head, lead, series.site if series else None, vehicle)
         agencies = self._agencies(head, lead, vehicle, series.agencies if series else ())
         crewed = read_crewed(

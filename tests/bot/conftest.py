@@ -197,6 +197,8 @@ async def store_event(
     mention = default_matcher().match_article(article)
     assert mention is not None, f"the matcher does not see a launch in {title!r}"
     async with core.storage.events.ingest() as tx:
-        candidates = await tx.event_candidates(mention.event_key, scope)
+        candidates = await tx.event_candidates(
+            mention.event_key, scope, crewed=bool(mention.crewed)
+        )
         change = resolve(mention, article, candidates, now)
         return await tx.save_event(change, scope, None, now)

@@ -209,11 +209,96 @@ def test_generic_missions_on_consecutive_days_stay_apart():
 def test_reports_naming_no_rocket_and_no_mission_never_join():
     """Two nameless launches of one day share a key, and nothing else."""
     key = "unknown|launch|2026-03-02"
-    china = resolve(mention(LAUNCHED, key=key, vehicle=None, mission=None), article("a"), [], T0)
+    china = resolve(_nameless(LAUNCHED, crewed=False), article("a"), [], T0)
     later = T0 + timedelta(hours=3)
-    japan = mention(LAUNCHED, key=key, vehicle=None, mission=None)
+    japan = _nameless(LAUNCHED, crewed=False)
     change = resolve(japan, article("b", published=later), [_stored(china)], later)
-    assert change.is_new
+    assert change.is_new and change.event.key == key
+
+
+def _nameless(status, crewed):
+    return mention(status, key="unknown|launch|2026-03-02", vehicle=None, mission=None,
+                   site=None, crewed=crewed, agencies=())  # fmt: skip
+
+
+def _soyuz(event_id, mission="Soyuz MS-29"):
+    key = f"soyuz-2-1a|{mission.lower().replace(' ', '-')}"
+    return _stored(resolve(mention(UP, key=key, mission=mission), article(key), [], T0), event_id)
+
+
+def test_a_nameless_report_with_people_aboard_joins_the_one_live_crewed_launch():
+    """ "Four astronauts headed to the station" names no rocket, but people narrow it."""
+    later = T0 + timedelta(hours=6)
+    change = resolve(_nameless(LAUNCHED, True), article("b", published=later), [_soyuz(1)], later)
+    assert not change.is_new and change.event.status is LAUNCHED
+    assert change.event.key == "soyuz-2-1a|soyuz-ms-29"
+
+
+def test_a_nameless_crewed_report_days_later_joins_the_launch_of_the_day_it_names():
+    """A profile days after the launch ("... flew to space on Friday") states the day."""
+    flight = _soyuz(1)
+    launched = _stored(resolve(mention(LAUNCHED, key=flight.key), article("l"), [flight], T0))
+    later = T0 + timedelta(days=5)
+    profile = dataclasses.replace(_nameless(LAUNCHED, True), launch_time=T0)
+    assert not resolve(profile, article("p", published=later), [launched], later).is_new
+    other_day = dataclasses.replace(profile, launch_time=T0 - timedelta(days=1))
+    assert resolve(other_day, article("q", published=later), [launched], later).is_new
+
+
+@pytest.mark.parametrize(
+    ("crewed", "live"),
+    [
+        (True, ["Soyuz MS-29", "Soyuz MS-30"]),  # two crewed launches live: could be either
+        (False, ["Soyuz MS-29"]),  # satellites: nothing narrows a nameless report
+        (None, ["Soyuz MS-29"]),
+    ],
+)
+def test_a_nameless_report_stays_apart_when_it_could_mean_another_launch(crewed, live):
+    events = [_soyuz(i, name) for i, name in enumerate(live, start=1)]
+    later = T0 + timedelta(hours=6)
+    assert resolve(_nameless(LAUNCHED, crewed), article("b", published=later), events, later).is_new
+
+
+def test_a_pending_launch_of_a_rare_rocket_gathers_its_vague_reports_for_weeks():
+    """ "Ariane 5 launch postponed" on day 0, "Ariane 5 back on track" a week later and the
+    launch report ten days after that are one launch; the next report after it is not."""
+
+    def a5(status, day):
+        when = T0 + timedelta(days=day)
+        key = f"ariane-5|launch|{when.date().isoformat()}"
+        return mention(status, key=key, vehicle="Ariane 5", mission=None, site=None,
+                       crewed=False, agencies=()), article(key, published=when), when  # fmt: skip
+
+    m, a, at = a5(SCRUB, 0)
+    event = _stored(resolve(m, a, [], at))
+    for status, day in ((UP, 7), (LAUNCHED, 17)):
+        m, a, at = a5(status, day)
+        change = resolve(m, a, [event], at)
+        assert not change.is_new, day
+        event = _stored(change)
+    assert event.status is LAUNCHED
+    m, a, at = a5(UP, 30)
+    assert resolve(m, a, [event], at).is_new
+
+
+def test_a_recurring_name_on_consecutive_days_is_one_launch_of_a_rare_family():
+    """ "Atlas 5 to launch Amazon Leo satellites" then "Atlas 5 launches Amazon Leo"."""
+
+    def leo(status, day, kin=True):
+        when = T0 + timedelta(days=day)
+        key = f"atlas-v|amazon-leo|{when.date().isoformat()}"
+        flight = mention(status, key=key, vehicle="Atlas V", mission="Amazon Leo", site=None,
+                         crewed=False, agencies=(), kin=kin)  # fmt: skip
+        return flight, article(key, published=when), when
+
+    m, a, at = leo(UP, 0)
+    event = _stored(resolve(m, a, [], at))
+    m, a, at = leo(LAUNCHED, 1)
+    assert not resolve(m, a, [event], at).is_new
+    m, a, at = leo(LAUNCHED, 1, kin=False)  # a family flying several times a week
+    assert resolve(m, a, [event], at).is_new
+    m, a, at = leo(UP, 9)  # the next flight of the family
+    assert resolve(m, a, [event], at).is_new
 
 
 # --------------------------------------------------------------------------- two names

@@ -556,3 +556,18 @@ def test_launch_stories_without_a_named_rocket_or_near_excluded_classes(
 )
 def test_excluded_classes_stay_silent(matcher: LaunchMatcher, title: str) -> None:
     assert matcher.match(title, "", PUBLISHED) is None, title
+
+
+@pytest.mark.parametrize(
+    ("title", "mission"),
+    [
+        ("Galactic Energy suffers its first launch failure", None),  # the company's count
+        ("Rocket Lab launches its 60th mission with radar satellite", None),
+        ("Neutron launches on its second flight from Virginia", "Flight 2"),  # the rocket's
+    ],
+)
+def test_an_ordinal_is_a_flight_number_only_of_a_named_rocket(
+    matcher: LaunchMatcher, title: str, mission: str | None
+) -> None:
+    got = matcher.match(title, "", PUBLISHED)
+    assert got is not None and got.mission == mission, title

@@ -112,6 +112,22 @@ async def test_candidates_include_the_same_flight_under_another_rocket(store):
         assert await tx.event_candidates("falcon-9|euclid_x", 0) == []  # "_" is literal
 
 
+async def test_candidates_of_a_nameless_crewed_report_are_the_crewed_events(store):
+    feed = await _feed(store)
+    crew, _ = await _ingest(store, feed, mention(LaunchStatus.UPCOMING), article("a"))
+    sats = mention(LaunchStatus.UPCOMING, key="electron|launch|2026-03-01", vehicle="Electron",
+                   mission=None, crewed=False)  # fmt: skip
+    await _ingest(store, feed, sats, article("b"))
+    nameless = "unknown|launch|2026-03-01"
+    async with store.events.ingest() as tx:
+        found = await tx.event_candidates(nameless, 0, crewed=True)
+        assert [e.id for e in found] == [crew.id]
+        assert await tx.event_candidates(nameless, 0) == []
+        assert await tx.event_candidates("electron|launch|2026-03-02", 0, crewed=True) != []
+        named = await tx.event_candidates("falcon-9|crew-15", 0, crewed=True)
+        assert [e.id for e in named] == []  # only a report naming nothing looks further
+
+
 async def test_new_event_queues_one_post_per_matching_subscription(store):
     feed = await _feed(store)
     await _subscribe(store, 100)

@@ -57,8 +57,9 @@ class LaunchMention:
     #: a report of one could mean any of them.
     kin: bool = True
     #: May a report naming no mission join the one live event of its vehicle (and may a
-    #: named flight join such a report's event)? False for rockets flying several times a
-    #: week (Falcon 9): "Falcon 9 launches from California" could be any of them.
+    #: named flight join such a report's event)? Naming no rocket either: the one live
+    #: event of the provider it names. False for rockets and providers flying several times
+    #: a week (Falcon 9, SpaceX): "Falcon 9 launches from California" could be any of them.
     vague_joins: bool = True
 
     @property

@@ -34,6 +34,8 @@ UNKNOWN_VEHICLE = "unknown"
 _FLIGHT_NUMBER = re.compile(r"flight-\d+")
 VAGUE_MISSION = "launch"
 MAX_SOURCES = 50
+#: Launch sites side by side that news names for one another.
+SPACE_COAST = frozenset({"Cape Canaveral SFS", "Kennedy Space Center"})
 # Edits of one alert message that only add sources or details are at least this far apart;
 # a status change is sent at once.
 EDIT_DEBOUNCE = timedelta(minutes=5)
@@ -83,16 +85,12 @@ def pick_candidate(
     week never merge.
     """
     if is_nameless_key(mention.event_key):
-        # Names no rocket and no mission: a shared day is all it has in common with another
-        # nameless report. People aboard narrow it to the one crewed launch of these days.
-        if not mention.crewed:
-            return None
-        return _the_one(
-            e
-            for e in candidates
-            if e.crewed and (_is_live(e, at, VAGUE_WINDOW) or _launched_on(e, mention.launch_time))
-        )
-    ordered = sorted(candidates, key=lambda e: e.updated, reverse=True)
+        return _nameless_join(mention, at, candidates)
+    ordered = [
+        e
+        for e in sorted(candidates, key=lambda e: e.updated, reverse=True)
+        if same_place(e.site, mention.site)
+    ]
     for event in ordered:
         if event.key == mention.event_key and _is_live(event, at, UPCOMING_WINDOW):
             return event
@@ -116,6 +114,42 @@ def pick_candidate(
         and (vague or is_vague_key(e.key))
         and _is_live(e, at, UPCOMING_WINDOW)
     )
+
+
+def _nameless_join(
+    mention: LaunchMention, at: datetime, candidates: Sequence[LaunchEvent]
+) -> LaunchEvent | None:
+    """Where a report naming no rocket and no mission belongs. A shared day is all it has in
+    common with another such report; people aboard narrow it to the one crewed launch of
+    these days, a named provider to the one live launch of that provider's rockets (not for
+    a provider flying several times a week: see ``LaunchMention.vague_joins``)."""
+    if mention.crewed:
+        return _the_one(
+            e
+            for e in candidates
+            if e.crewed and (_is_live(e, at, VAGUE_WINDOW) or _launched_on(e, mention.launch_time))
+        )
+    if not mention.vague_joins:
+        return None
+    return _the_one(
+        e
+        for e in candidates
+        if provider_of(e) in mention.agencies and _is_live(e, at, VAGUE_WINDOW)
+    )
+
+
+def provider_of(event: LaunchEvent) -> str | None:
+    """Who flies the event's rocket: the first agency of an event whose rocket is known."""
+    return event.agencies[0] if event.vehicle and event.agencies else None
+
+
+def same_place(a: str | None, b: str | None) -> bool:
+    """Two reports may be of one launch as far as their sites tell: one is unknown, they are
+    the same, or they are neighbours a report may name for each other (the Cape for a launch
+    from Kennedy's pads). Two Starlink launches of one day, one from each coast, differ here."""
+    if a is None or b is None or a == b:
+        return True
+    return a in SPACE_COAST and b in SPACE_COAST
 
 
 def _launched_on(event: LaunchEvent, day: datetime | None) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from handlers.domain import Article, LaunchEvent, LaunchMention
-from handlers.events import is_nameless_key, resolve, vehicle_of_key
+from handlers.events import is_nameless_key, provider_of, resolve, vehicle_of_key
 
 
 def group_mentions(
@@ -35,9 +35,12 @@ def group_mentions(
 
 def _candidate(mention: LaunchMention, event: LaunchEvent) -> bool:
     """What the store's ``event_candidates`` returns: the same vehicle, the same named
-    flight under any vehicle, or for a nameless report with people aboard, crewed events."""
+    flight under any vehicle, or for a report naming neither, crewed events (when it has
+    people aboard) and the events of the providers it names."""
     key, other = mention.event_key, event.key
-    if is_nameless_key(key) and mention.crewed and event.crewed:
+    if is_nameless_key(key) and (
+        (mention.crewed and event.crewed) or provider_of(event) in mention.agencies
+    ):
         return True
     if vehicle_of_key(key) == vehicle_of_key(other):
         return True

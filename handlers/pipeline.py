@@ -302,7 +302,7 @@ class Pipeline:
                     continue
                 statuses.append(mention.status)
                 candidates = await tx.event_candidates(
-                    mention.event_key, scope, crewed=bool(mention.crewed)
+                    mention.event_key, scope, crewed=bool(mention.crewed), agencies=mention.agencies
                 )
                 change = resolve(mention, article, candidates, now)
                 if not change.is_new and not change.changed:

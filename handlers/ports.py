@@ -51,10 +51,11 @@ class IngestTransaction(Protocol):
         ...
 
     async def event_candidates(
-        self, key: str, scope: int, *, crewed: bool = False
+        self, key: str, scope: int, *, crewed: bool = False, agencies: Sequence[str] = ()
     ) -> list[LaunchEvent]:
-        """Recent events with this key in this scope (0 = global); with ``crewed``, for a
-        report naming no rocket or mission, the crewed events too."""
+        """Recent events with this key in this scope (0 = global); for a report naming no
+        rocket or mission, also crewed events (with ``crewed``) and events whose rocket one
+        of ``agencies`` flies."""
         ...
 
     async def save_event(

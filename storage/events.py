@@ -100,22 +100,26 @@ class SqliteIngest:
         return new
 
     async def event_candidates(
-        self, key: str, scope: int, *, crewed: bool = False
+        self, key: str, scope: int, *, crewed: bool = False, agencies: Sequence[str] = ()
     ) -> list[LaunchEvent]:
         """Recent events in this scope with this key, the same vehicle (for vague reports)
         or the same named flight under another vehicle ("unknown|euclid", "falcon-9|euclid");
-        with ``crewed``, for a report naming neither rocket nor mission, crewed events."""
+        for a report naming neither rocket nor mission, crewed events (with ``crewed``) and
+        events whose rocket one of ``agencies`` flies (its provider is listed first)."""
         parts = key.split("|")
         vehicle = parts[0]
         flight = f"%|{_escape_like(parts[1])}" if len(parts) == 2 else key
-        people = crewed and is_nameless_key(key)
+        nameless = is_nameless_key(key)
+        providers = json.dumps(list(agencies) if nameless else [])
         rows = await self._conn.execute_fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
-            " ESCAPE '\\' OR key LIKE ? ESCAPE '\\' OR (? AND crewed = 1))"
+            " ESCAPE '\\' OR key LIKE ? ESCAPE '\\' OR (? AND crewed = 1)"
+            " OR (vehicle IS NOT NULL AND json_extract(agencies, '$[0]') IN"
+            " (SELECT value FROM json_each(?))))"
             # Same-key events first: ten busier events of the vehicle must not push the
             # launch's own event out, or a late report about it would start a second one.
             " ORDER BY key = ? DESC, updated DESC LIMIT 10",
-            (scope, key, _escape_like(vehicle) + "|%", flight, people, key),
+            (scope, key, _escape_like(vehicle) + "|%", flight, crewed and nameless, providers, key),
         )
         return await load_events(self._conn, list(rows))
 

@@ -341,6 +341,17 @@ class KnowledgeBase:
             if v.provider and (v.last_flight is None or v.last_flight >= since)
         )
 
+    def customers(self, min_series: int = 3) -> frozenset[str]:
+        """Agencies operating at least ``min_series`` mission series on rockets they do not
+        fly (NASA: Crew, CRS, ...): naming one does not say whose rocket launched."""
+        flown_by = {name: info.provider for name, info in self.vehicle_info.items()}
+        counts: dict[str, int] = {}
+        for series in self.missions:
+            for agency in series.agencies:
+                if series.vehicle is None or flown_by.get(series.vehicle) != agency:
+                    counts[agency] = counts.get(agency, 0) + 1
+        return frozenset(a for a, n in counts.items() if n >= min_series)
+
     def agencies(self) -> list[str]:
         """Canonical agency/provider names, sorted, for autocomplete."""
         return sorted(self.agency_info)

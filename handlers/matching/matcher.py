@@ -120,6 +120,12 @@ class LaunchMatcher:
         self.detector = detector
         # "<provider> launches ..." reads as a launch only for today's launch providers.
         self.providers = self.kb.active_providers(since=ACTIVE_SINCE)
+        # Agencies whose name alone does not single out a launch: providers of a rocket
+        # flying several times a week ("SpaceX launches 13 satellites" could be any of this
+        # week's flights) and customers of many rockets (NASA).
+        self.vague_agencies = self.kb.customers() | frozenset(
+            v.provider for v in self.kb.vehicle_info.values() if v.frequent and v.provider
+        )
 
     def match_article(self, article: Article) -> LaunchMention | None:
         """Match an :class:`Article` (uses its ``published`` as the date reference)."""
@@ -412,7 +418,7 @@ class LaunchMatcher:
             event_key=key,
             confidence=confidence,
             kin=series is not None and not series.frequent,
-            vague_joins=not self._vehicle_frequent(key_vehicle),
+            vague_joins=self._joins_vaguely(key_vehicle, agencies),
         )
 
     def _pick_site(
@@ -438,9 +444,13 @@ class LaunchMatcher:
         provider = [info.provider] if info and info.provider else []
         return tuple(dedup([*provider, *series_agencies, *named]))
 
-    def _vehicle_frequent(self, vehicle: str | None) -> bool:
-        info = self.kb.vehicle_info.get(vehicle) if vehicle else None
-        return info is not None and info.frequent
+    def _joins_vaguely(self, vehicle: str | None, agencies: tuple[str, ...]) -> bool:
+        """Whether a report this vague can mean only one live launch of its rocket (or, naming
+        no rocket, of its provider): not for a rocket or provider flying several times a week."""
+        if vehicle is None:
+            return not any(a in self.vague_agencies for a in agencies)
+        info = self.kb.vehicle_info.get(vehicle)
+        return info is None or not info.frequent
 
     def _vehicle_crewed(self, vehicle: str | None) -> bool | None:
         info = self.kb.vehicle_info.get(vehicle) if vehicle else None

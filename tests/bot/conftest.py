@@ -198,7 +198,7 @@ async def store_event(
     assert mention is not None, f"the matcher does not see a launch in {title!r}"
     async with core.storage.events.ingest() as tx:
         candidates = await tx.event_candidates(
-            mention.event_key, scope, crewed=bool(mention.crewed)
+            mention.event_key, scope, crewed=bool(mention.crewed), agencies=mention.agencies
         )
         change = resolve(mention, article, candidates, now)
         return await tx.save_event(change, scope, None, now)

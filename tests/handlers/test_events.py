@@ -440,3 +440,50 @@ def test_one_flight_name_on_two_named_rockets_stays_two_events():
     first = _stored(resolve(_f9(UP, "falcon-9|demo-1", "Demo-1"), article("a"), [], T0))
     other = _f9(UP, "new-glenn|demo-1", "Demo-1")
     assert resolve(other, article("b"), [first], T0).is_new
+
+
+@pytest.mark.parametrize(
+    ("first_site", "second_site", "one_launch"),
+    [
+        ("Cape Canaveral SFS", "Vandenberg SFB", False),  # one from each coast, one day
+        ("Cape Canaveral SFS", "Kennedy Space Center", True),  # the Cape, for pad 39A
+        ("Vandenberg SFB", None, True),  # a report naming no site can be either
+    ],
+)
+def test_same_day_reports_from_two_sites_are_two_launches(first_site, second_site, one_launch):
+    def starlink(site):
+        return mention(UP, key="falcon-9|starlink|2026-03-01", vehicle="Falcon 9",
+                       mission="Starlink", site=site, crewed=False, agencies=())  # fmt: skip
+
+    first = _stored(resolve(starlink(first_site), article("a"), [], T0))
+    later = T0 + timedelta(hours=2)
+    change = resolve(starlink(second_site), article("b", published=later), [first], later)
+    assert change.is_new is not one_launch
+
+
+def _electron(event_id, mission="Electron", status=UP):
+    key = f"electron|launch|{T0.date().isoformat()}"
+    flight = mention(status, key=key, vehicle="Electron", mission=None, site=None,
+                     crewed=False, agencies=("Rocket Lab", "NASA"))  # fmt: skip
+    return _stored(resolve(flight, article(f"{mission}{event_id}"), [], T0), event_id)
+
+
+@pytest.mark.parametrize(
+    ("agencies", "vague_joins", "events", "joins"),
+    [
+        (("Rocket Lab",), True, 1, True),  # "Rocket Lab launches 7 satellites"
+        (("Rocket Lab",), True, 2, False),  # two Electron launches live: either
+        (("NASA",), False, 1, False),  # a customer of many rockets names no one launch
+        (("Rocket Lab",), False, 1, False),  # a provider flying several times a week
+        ((), True, 1, False),
+    ],
+)
+def test_a_nameless_report_joins_the_one_live_launch_of_the_provider_it_names(
+    agencies, vague_joins, events, joins
+):
+    live = [_electron(i) for i in range(1, events + 1)]
+    report = dataclasses.replace(
+        _nameless(LAUNCHED, crewed=False), agencies=agencies, vague_joins=vague_joins
+    )
+    later = T0 + timedelta(hours=5)
+    assert resolve(report, article("r", published=later), live, later).is_new is not joins

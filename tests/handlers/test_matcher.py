@@ -571,3 +571,19 @@ def test_an_ordinal_is_a_flight_number_only_of_a_named_rocket(
 ) -> None:
     got = matcher.match(title, "", PUBLISHED)
     assert got is not None and got.mission == mission, title
+
+
+@pytest.mark.parametrize(
+    ("title", "joins"),
+    [
+        ("Rocket Lab launches seven satellites for three customers", True),
+        ("SpaceX launches 13 satellites for missile tracking network", False),
+        ("NASA launches two small science satellites", False),
+    ],
+)
+def test_a_report_naming_only_a_provider_joins_vaguely_unless_it_flies_weekly_or_buys_rides(
+    matcher: LaunchMatcher, title: str, joins: bool
+) -> None:
+    got = matcher.match(title, "", PUBLISHED)
+    assert got is not None and got.vehicle is None and got.mission is None, title
+    assert got.vague_joins is joins

@@ -128,6 +128,23 @@ async def test_candidates_of_a_nameless_crewed_report_are_the_crewed_events(stor
         assert [e.id for e in named] == []  # only a report naming nothing looks further
 
 
+async def test_candidates_of_a_nameless_report_include_its_providers_events(store):
+    feed = await _feed(store)
+    electron = mention(LaunchStatus.UPCOMING, key="electron|launch|2026-03-01",
+                       vehicle="Electron", mission=None, crewed=False,
+                       agencies=("Rocket Lab", "NASA"))  # fmt: skip
+    event, _ = await _ingest(store, feed, electron, article("a"))
+    nameless = "unknown|launch|2026-03-01"
+    async with store.events.ingest() as tx:
+        found = await tx.event_candidates(nameless, 0, agencies=("Rocket Lab",))
+        assert [e.id for e in found] == [event.id]
+        assert await tx.event_candidates(nameless, 0, agencies=("NASA",)) == []  # customer
+        assert (
+            await tx.event_candidates("neutron|launch|2026-03-01", 0, agencies=("Rocket Lab",))
+            == []
+        )
+
+
 async def test_new_event_queues_one_post_per_matching_subscription(store):
     feed = await _feed(store)
     await _subscribe(store, 100)

@@ -99,8 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         env_file = _env_file(args.env_file, explicit=args.env_file != DEFAULT_ENV_FILE)
         settings = load_settings(env_file)
-        token = settings.discord_token.get_secret_value() if settings.discord_token else ""
-        configure_logging(settings.log_level, settings.log_format, [token])
+        configure_logging(settings.log_level, settings.log_format, settings.secrets())
         for warning in unknown_settings(env_file):
             log.warning("%s", warning)
         return asyncio.run(_dispatch(args, settings))

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aiohttp.abc import AbstractResolver
@@ -31,6 +31,11 @@ from handlers.parserpool import ParserPool
 from handlers.pipeline import Pipeline, PipelineConfig, PollReport
 from handlers.ports import Publisher
 from handlers.reader import FeedReader
+from handlers.schedule.budget import RequestBudget
+from handlers.schedule.client import ScheduleClient
+from handlers.schedule.launches import ScheduledLaunch
+from handlers.schedule.linking import link_launches
+from handlers.schedule.refresh import ScheduleRefresher
 from storage import Storage
 
 if TYPE_CHECKING:
@@ -39,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 6.0
+# How often the service asks whether a schedule request is due (the budget decides).
+SCHEDULE_TICK = 30.0
 # A feed nobody follows any more is kept this long (unpolled), so a server that follows it
 # again soon keeps its seen items and gets no repeat of old news.
 ORPHAN_KEEP = timedelta(days=7)
@@ -76,6 +83,36 @@ async def open_reader(
         yield FeedReader(fetcher, parser.parse, default_matcher())
 
 
+@asynccontextmanager
+async def open_schedule(
+    settings: Settings,
+    storage: Storage,
+    matcher: LaunchMatcher,
+    on_deliveries: Callable[[], None] | None = None,
+) -> AsyncIterator[ScheduleRefresher | None]:
+    """The launch schedule's refresher, its launches linked to the launch events; None with
+    ``LAUNCHWATCH_SCHEDULE=off``."""
+    if not settings.schedule:
+        yield None
+        return
+
+    async def link(launches: list[ScheduledLaunch], now: datetime) -> None:
+        report = await link_launches(storage.events, matcher, launches, now)
+        if report.deliveries and on_deliveries is not None:
+            on_deliveries()
+
+    token = settings.schedule_token.get_secret_value() if settings.schedule_token else None
+    async with ScheduleClient.open(
+        settings.schedule_url, version=__version__, token=token
+    ) as client:
+        yield ScheduleRefresher(
+            storage.schedule,
+            client,
+            RequestBudget(settings.schedule_requests),
+            on_launches=link,
+        )
+
+
 @dataclass
 class Core:
     """Everything the service needs apart from a publisher."""
@@ -88,6 +125,8 @@ class Core:
     parser: ParserPool
     started_at: float = field(default_factory=time.monotonic)
     metrics: Metrics | None = None
+    #: Keeps the launch schedule fresh; None with ``LAUNCHWATCH_SCHEDULE=off``.
+    schedule: ScheduleRefresher | None = None
 
     @property
     def reader(self) -> FeedReader:
@@ -110,14 +149,15 @@ async def open_core(
 
     ``parser_workers``: parser processes (default one per CPU; 0 parses in a thread).
     """
+    matcher = default_matcher()
     async with (
         Storage.open(settings.db) as storage,
         open_fetcher(settings, resolver=resolver) as fetcher,
         ParserPool.open(parser_workers, budget=settings.parse_timeout) as parser,
+        open_schedule(settings, storage, matcher, on_deliveries) as schedule,
     ):
         if sync_default_feeds:
             await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
-        matcher = default_matcher()
         cycle_log = PollCycleLog(settings.poll_interval)
 
         def report(polled: PollReport) -> None:
@@ -142,7 +182,16 @@ async def open_core(
             on_report=report,
         )
         try:
-            yield Core(settings, storage, fetcher, matcher, pipeline, parser, metrics=metrics)
+            yield Core(
+                settings,
+                storage,
+                fetcher,
+                matcher,
+                pipeline,
+                parser,
+                metrics=metrics,
+                schedule=schedule,
+            )
         finally:
             cycle_log.flush()
 
@@ -189,6 +238,17 @@ class Service:
             except Exception:  # a failing tick is logged; the next one tries again
                 log.exception("poll tick failed")
 
+    async def schedule_tick(self) -> None:
+        """Read the launch schedule if a request is due and the budget allows one."""
+        refresher = self.core.schedule
+        if refresher is None:
+            return
+        with self._job():
+            try:
+                await refresher.run_due(utc_now())
+            except Exception:  # the schedule is an extra: news carries on without it
+                log.exception("launch schedule refresh failed")
+
     async def prune(self) -> None:
         """Forget old seen-article keys."""
         keep = timedelta(days=self.core.settings.retention_days)
@@ -207,23 +267,10 @@ class Service:
         """Start the scheduler jobs and the delivery workers."""
         interval = self.core.settings.poll_interval
         tick_every = max(0.5, min(5.0, interval / 2))
-        self._scheduler.add_job(
-            self.tick,
-            "interval",
-            seconds=tick_every,
-            next_run_time=utc_now(),
-            max_instances=1,
-            coalesce=True,
-            id="poll-tick",
-        )
-        self._scheduler.add_job(
-            self.prune,
-            "interval",
-            hours=6,
-            max_instances=1,
-            coalesce=True,
-            id="prune",
-        )
+        self._every(self.tick, "poll-tick", seconds=tick_every, now=True)
+        if self.core.schedule is not None:
+            self._every(self.schedule_tick, "schedule", seconds=SCHEDULE_TICK, now=True)
+        self._every(self.prune, "prune", seconds=6 * 3600)
         self._scheduler.start()
         self._worker_tasks = [
             asyncio.create_task(w.run(), name=f"deliver-{i}") for i, w in enumerate(self.workers)
@@ -233,6 +280,16 @@ class Service:
             __version__,
             interval,
             self.core.settings.db,
+        )
+
+    def _every(
+        self, job: Callable[[], Awaitable[None]], name: str, *, seconds: float, now: bool = False
+    ) -> None:
+        """Run ``job`` every ``seconds`` (first right away with ``now``), never two at once."""
+        # APScheduler reads next_run_time=None as "paused": leave it out to start normally.
+        first = {"next_run_time": utc_now()} if now else {}
+        self._scheduler.add_job(
+            job, "interval", seconds=seconds, max_instances=1, coalesce=True, id=name, **first
         )
 
     async def stop(self) -> None:

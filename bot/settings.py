@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handlers.errors import ConfigError
 from handlers.parserpool import DEFAULT_PARSE_BUDGET
+from handlers.schedule.client import DEFAULT_SCHEDULE_URL
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 
@@ -62,8 +63,14 @@ class Settings(BaseSettings):
         default=25, ge=1, alias="LAUNCHWATCH_MAX_SUBSCRIPTIONS"
     )
     max_feeds_per_guild: int = Field(default=10, ge=0, alias="LAUNCHWATCH_MAX_GUILD_FEEDS")
+    schedule: bool = Field(default=True, alias="LAUNCHWATCH_SCHEDULE")
+    schedule_url: str = Field(default=DEFAULT_SCHEDULE_URL, alias="LAUNCHWATCH_SCHEDULE_URL")
+    schedule_token: SecretStr | None = Field(default=None, alias="LAUNCHWATCH_SCHEDULE_TOKEN")
+    schedule_requests: int = Field(
+        default=15, ge=1, le=100_000, alias="LAUNCHWATCH_SCHEDULE_REQUESTS"
+    )
 
-    @field_validator("discord_api_base")
+    @field_validator("discord_api_base", "schedule_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -93,6 +100,14 @@ class Settings(BaseSettings):
                     f"{url[:100]!r} is not an http(s) URL (separate feeds with commas)"
                 )
         return value
+
+    def secrets(self) -> list[str]:
+        """The configured secret values, which no log line, stored error or reply may show."""
+        return [
+            secret.get_secret_value()
+            for secret in (self.discord_token, self.schedule_token)
+            if secret is not None
+        ]
 
     def feed_urls(self) -> list[str]:
         """``LAUNCHWATCH_FEEDS`` when set (comma-separated), else the shipped defaults."""

@@ -16,6 +16,7 @@ from storage.database import SCHEMA_VERSION, Database
 from storage.events import SqliteEventStore
 from storage.feeds import SqliteFeedStore
 from storage.outbox import SqliteOutbox
+from storage.schedule import SqliteScheduleStore
 from storage.subscriptions import CONSOLE_TARGET, SqliteSubscriptionStore
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "SqliteEventStore",
     "SqliteFeedStore",
     "SqliteOutbox",
+    "SqliteScheduleStore",
     "SqliteSubscriptionStore",
     "Storage",
 ]
@@ -39,6 +41,7 @@ class Storage:
         self.events = SqliteEventStore(db)
         self.outbox = SqliteOutbox(db, self.events)
         self.subscriptions = SqliteSubscriptionStore(db)
+        self.schedule = SqliteScheduleStore(db)
 
     @classmethod
     @asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -13,7 +14,8 @@ from discord.ext import commands
 from bot import __version__
 from bot.cogs import CogHost, respond
 from bot.embeds import discord_time
-from handlers.domain import FeedState
+from handlers.domain import FeedState, utc_now
+from handlers.schedule.budget import HOUR
 
 
 def format_duration(seconds: float) -> str:
@@ -42,6 +44,23 @@ class StatusCog(commands.Cog):
     async def status(self, interaction: discord.Interaction) -> None:
         """One embed of health figures (never any secret)."""
         await respond(interaction, embed=await self.status_embed())
+
+    async def _schedule_line(self) -> str:
+        """When the launch schedule was last read, what it holds and what is left to spend."""
+        refresher = self.bot.core.schedule
+        if refresher is None:
+            return "off (LAUNCHWATCH_SCHEDULE=off): alerts come from news alone"
+        store = self.bot.core.storage.schedule
+        now = utc_now()
+        last = await store.last_success()
+        week = await store.between(now, now + timedelta(days=7))
+        spent = len(await store.requests_since(now - HOUR))
+        refreshed = f"refreshed {discord_time(last, 'R')}" if last else "not read yet"
+        return (
+            f"{refreshed} · {len(week)} launches in the next 7 days · next read "
+            f"{discord_time(await refresher.next_due(now), 'R')} · "
+            f"{spent}/{refresher.budget.per_hour} requests this hour"
+        )
 
     async def status_embed(self) -> discord.Embed:
         """Build the /status embed from storage and the running services."""
@@ -85,6 +104,7 @@ class StatusCog(commands.Cog):
             ),
             inline=False,
         )
+        embed.add_field(name="Launch schedule", value=await self._schedule_line(), inline=False)
         invalid = self.bot.pacer.invalid.count()
         embed.add_field(name="Rejected requests (10 min)", value=str(invalid))
         embed.set_footer(text=f"LaunchWatch {__version__} · discord.py {discord.__version__}")

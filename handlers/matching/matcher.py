@@ -145,6 +145,27 @@ class LaunchMatcher:
         status, confidence = verdict
         return self._mention(status, confidence, head, lead, published)
 
+    def named_launch(
+        self,
+        *,
+        vehicle: str | None,
+        mission: str | None,
+        place: str | None,
+        provider: str | None,
+        status: LaunchStatus,
+        stated: tuple[datetime, bool] | None,
+        crewed: bool | None = None,
+    ) -> LaunchMention:
+        """A launch given by its names (a launch schedule's record) rather than by a story.
+
+        The names are read with the same knowledge base as the news ("Falcon 9 Block 5" is
+        Falcon 9, "Starlink Group 12-3" is Starlink 12-3), so the event key is the one the
+        news about that launch gets. ``stated``: the launch time and whether it is a day only.
+        """
+        head = self._read(" ".join(name for name in (vehicle, mission) if name))
+        lead = self._read(" ".join(name for name in (place, provider) if name))
+        return self._mention(status, 1.0, head, lead, None, stated=stated, crewed=crewed)
+
     def featurize(
         self, title: str, summary: str = "", published: datetime | None = None
     ) -> list[str]:
@@ -382,6 +403,9 @@ class LaunchMatcher:
         head: ScannedText,
         lead: ScannedText,
         published: datetime | None,
+        *,
+        stated: tuple[datetime, bool] | None = None,
+        crewed: bool | None = None,
     ) -> LaunchMention:
         mission_hit = pick_mission(head, lead)
         series = mission_hit.series if mission_hit else None
@@ -393,10 +417,12 @@ class LaunchMatcher:
         )
         site = self._pick_site(head, lead, series.site if series else None, vehicle)
         agencies = self._agencies(head, lead, vehicle, series.agencies if series else ())
-        crewed = read_crewed(
-            head, lead, series.crewed if series else None, self._vehicle_crewed(vehicle)
-        )
-        stated = launch_time(head.norm, lead.norm, published, status)
+        if crewed is None:
+            crewed = read_crewed(
+                head, lead, series.crewed if series else None, self._vehicle_crewed(vehicle)
+            )
+        if stated is None:
+            stated = launch_time(head.norm, lead.norm, published, status)
         when, day_only = stated if stated else (None, False)
         anchor = when or published
         day = anchor.date().isoformat() if anchor else None

@@ -45,6 +45,7 @@ def make_settings(tmp_path: Path, **env: Any) -> Settings:
         "LAUNCHWATCH_FEEDS": "https://feeds.example/rss",
         "LAUNCHWATCH_POLL_INTERVAL": 1,
         "DISCORD_TOKEN": "not-a-real-token",
+        "LAUNCHWATCH_SCHEDULE": "off",
     }
     values.update(env)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.client import COMMANDS_HASH, LaunchWatchBot
-from bot.runtime import ORPHAN_KEEP
+from bot.runtime import ORPHAN_KEEP, open_core
 from handlers.domain import LaunchStatus, SubscriptionState, utc_now
 from tests.bot.conftest import (
     READY_FAST,
@@ -17,10 +17,12 @@ from tests.bot.conftest import (
     build_world,
     final_text,
     invoke,
+    make_settings,
     store_event,
     wait_for,
 )
 from tests.fakediscord import ChannelType, Permission, running
+from tests.fakeschedule import FakeSchedule, ll2_launch
 from tests.feedgen import Item, rss
 from tests.feedserver import FeedServer
 
@@ -508,9 +510,33 @@ async def test_status_shows_health_and_never_the_token(fake, bot, core, world):
     assert fields["Subscriptions"] == "1 active"
     assert fields["Pending deliveries"] == "0"
     assert fields["Feed parsing"].endswith("0 stopped at the 15 s budget")
+    assert fields["Launch schedule"].startswith("off")
     assert "LaunchWatch" in final.embeds[0]["footer"]["text"]
     everything = json.dumps([r.response for r in fake.requests])
     assert fake.token not in everything and bot.http.token not in final_text(final)
+
+
+async def test_status_tells_when_the_launch_schedule_was_read(fake, tmp_path):
+    token = "schedule-key-0123456789abcdef"
+    async with FakeSchedule(tokens=frozenset({token})) as ll2:
+        ll2.upcoming = [ll2_launch("a", net=utc_now() + timedelta(days=2))]
+        settings = make_settings(
+            tmp_path,
+            LAUNCHWATCH_SCHEDULE="on",
+            LAUNCHWATCH_SCHEDULE_URL=ll2.base_url,
+            LAUNCHWATCH_SCHEDULE_TOKEN=token,
+        )
+        async with open_core(settings) as core:
+            assert core.schedule is not None
+            await core.schedule.run_due(utc_now())
+            world = build_world(fake)
+            client = LaunchWatchBot(core, guild_ready_timeout=READY_FAST)
+            async with running(fake, client):
+                _, final = await invoke(fake, world, "status")
+    line = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}["Launch schedule"]
+    assert line.startswith("refreshed <t:") and "1 launches in the next 7 days" in line
+    assert "1/15 requests this hour" in line
+    assert token not in json.dumps([r.response for r in fake.requests])
 
 
 async def test_an_internal_error_is_an_ephemeral_apology_not_silence(

@@ -31,9 +31,11 @@ KILLED = -signal.SIGKILL
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The test's environment without any LaunchWatch or Discord setting, plus ``extra``."""
+    """The test's environment without any LaunchWatch or Discord setting (the launch
+    schedule off), plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHWATCH_", "DISCORD_"))}
     env["PYTHONUNBUFFERED"] = "1"
+    env["LAUNCHWATCH_SCHEDULE"] = "off"  # the suite never reaches the internet
     env.update(extra)
     return env
 

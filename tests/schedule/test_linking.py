@@ -1,0 +1,132 @@
+"""A schedule launch and the news about it are one launch event (real store and matcher)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from handlers.domain import Article, DeliveryKind, LaunchStatus, SubscriptionFilter
+from handlers.events import resolve
+from handlers.matching.matcher import default_matcher
+from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
+from handlers.schedule.linking import SCHEDULE_SOURCE, link_launches
+
+NOW = datetime(2030, 6, 10, 9, 0, tzinfo=UTC)  # a Monday
+NET = NOW + timedelta(hours=30)  # Tuesday 15:00 UTC
+
+
+def crew(status=ScheduleStatus.GO, net=NET, precision=NetPrecision.MINUTE, **changes):
+    launch = ScheduledLaunch(
+        "ll2-crew", "Falcon 9 Block 5 | Crew-15", status, net, precision,
+        vehicle="Falcon 9 Block 5", provider="SpaceX", mission="Crew-15",
+        pad="Launch Complex 39A", location="Kennedy Space Center, FL, USA", crewed=True,
+        webcasts=("https://video.example/crew-15",),
+    )  # fmt: skip
+    return dataclasses.replace(launch, **changes)
+
+
+async def _subscribe(store):
+    await store.subscriptions.upsert(
+        target="discord", guild_id=1, channel_id=10, filters=SubscriptionFilter(),
+        role_id=None, created_by=None, now=NOW,
+    )  # fmt: skip
+
+
+async def _news(store, key, title, at):
+    """One news article through the matcher and the resolver, as the pipeline ingests it."""
+    article = Article(key=key, title=title, published=at, source="Example News")
+    mention = default_matcher().match_article(article)
+    assert mention is not None, title
+    async with store.events.ingest() as tx:
+        candidates = await tx.event_candidates(
+            mention.event_key, 0, crewed=bool(mention.crewed), agencies=mention.agencies
+        )
+        change = resolve(mention, article, candidates, at)
+        event = await tx.save_event(change, 0, None, at)
+        await tx.enqueue_deliveries(event, change, 0, at)
+    return event
+
+
+async def _events(store):
+    return await store.events.recent(limit=10, scope=0)
+
+
+async def test_a_schedule_launch_becomes_an_event_with_its_exact_time(store):
+    await _subscribe(store)
+    report = await link_launches(store.events, default_matcher(), [crew()], NOW)
+    assert (report.created, report.deliveries) == (1, 1)
+    [event] = await _events(store)
+    assert event.key == "falcon-9|crew-15" and event.status is LaunchStatus.UPCOMING
+    assert event.launch_time == NET and not event.launch_day_only
+    assert event.site == "Kennedy Space Center" and event.crewed is True
+    assert [s.site for s in event.sources] == [SCHEDULE_SOURCE]
+    again = await link_launches(store.events, default_matcher(), [crew()], NOW + timedelta(hours=1))
+    assert again == type(again)()  # nothing new to say: no edit, no second post
+
+
+async def test_news_after_the_schedule_joins_its_event_and_the_outcome_follows_up(store):
+    await _subscribe(store)
+    await link_launches(store.events, default_matcher(), [crew()], NOW)
+    await _news(store, "n1", "Crew-15 launches to the space station", NET + timedelta(minutes=20))
+    [event] = await _events(store)
+    assert event.status is LaunchStatus.LAUNCHED and len(event.sources) == 2
+    jobs = await store.outbox.claim("discord", NET + timedelta(hours=1), 50)
+    assert [j.kind for j in jobs].count(DeliveryKind.POST) == 1
+
+
+async def test_the_schedule_makes_a_day_from_the_news_exact(store):
+    await _news(store, "n1", "Crew-15 set for launch on Tuesday", NOW - timedelta(hours=2))
+    [before] = await _events(store)
+    assert before.launch_day_only
+    report = await link_launches(store.events, default_matcher(), [crew()], NOW)
+    assert report.created == 0 and report.updated == 1
+    [after] = await _events(store)
+    assert after.id == before.id and after.launch_time == NET and not after.launch_day_only
+
+
+async def test_the_schedule_reports_the_outcome(store):
+    await link_launches(store.events, default_matcher(), [crew()], NOW)
+    done = crew(ScheduleStatus.SUCCESS)
+    report = await link_launches(store.events, default_matcher(), [done], NET + timedelta(hours=1))
+    assert report.updated == 1
+    [event] = await _events(store)
+    assert event.status is LaunchStatus.LAUNCHED
+
+
+@pytest.mark.parametrize(
+    "launch",
+    [
+        crew(ScheduleStatus.TBD),  # no firm date
+        crew(precision=NetPrecision.COARSE),  # "June"
+        crew(net=NOW + timedelta(days=9)),  # schedule, not news yet
+        crew(ScheduleStatus.SUCCESS, net=NOW - timedelta(days=2)),  # long done
+    ],
+)
+async def test_launches_far_off_or_vague_make_no_event(store, launch):
+    assert (await link_launches(store.events, default_matcher(), [launch], NOW)).created == 0
+
+
+async def test_two_starlink_launches_of_a_day_stay_two_events_and_vague_news_joins_neither(store):
+    def starlink(ident, group, hours, pad, location):
+        return ScheduledLaunch(
+            ident, f"Falcon 9 Block 5 | Starlink Group {group}", ScheduleStatus.GO,
+            NOW + timedelta(hours=hours), NetPrecision.MINUTE, vehicle="Falcon 9 Block 5",
+            provider="SpaceX", mission=f"Starlink Group {group}", pad=pad, location=location,
+        )  # fmt: skip
+
+    launches = [
+        starlink("a", "12-3", 5, "Space Launch Complex 40", "Cape Canaveral SFS, FL, USA"),
+        starlink("b", "17-9", 9, "Space Launch Complex 4E", "Vandenberg SFB, CA, USA"),
+    ]
+    assert (await link_launches(store.events, default_matcher(), launches, NOW)).created == 2
+    await _news(store, "n1", "SpaceX launches 24 Starlink satellites", NOW + timedelta(hours=6))
+    events = await _events(store)
+    assert len(events) == 3
+    assert {
+        e.key for e in events if len(e.sources) == 1 and e.sources[0].site == SCHEDULE_SOURCE
+    } == {
+        "falcon-9|starlink-12-3",
+        "falcon-9|starlink-17-9",
+    }

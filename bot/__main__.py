@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -33,7 +33,8 @@ from handlers.grouping import group_mentions
 from handlers.matching.matcher import default_matcher
 from handlers.netguard import canonical_feed_url, check_url
 from handlers.reader import FeedReader
-from handlers.summary import render_event_text, scan_summary
+from handlers.schedule.launches import NetPrecision, ScheduledLaunch
+from handlers.summary import render_event_text, scan_summary, terminal_safe
 from storage import Storage
 from storage.feeds import OperatorRemoval
 from storage.instance import instance_lock
@@ -80,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--no-check", action="store_true", help="add without fetching it first")
     remove = feeds_sub.add_parser("remove", help="remove a feed")
     remove.add_argument("url")
+
+    launches = sub.add_parser("launches", help="the launch schedule as last read")
+    launches_sub = launches.add_subparsers(dest="launches_command", required=True, metavar="ACTION")
+    upcoming = launches_sub.add_parser("upcoming", help="launches to come, soonest first (UTC)")
+    upcoming.add_argument("--days", type=int, default=14, help="how far ahead (default 14)")
+    upcoming.add_argument("--json", action="store_true", help="machine-readable output")
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
@@ -138,6 +145,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_match(args.input)
     if command == "feeds":
         return await cmd_feeds(settings, args)
+    if command == "launches":
+        return await cmd_launches_upcoming(settings, days=args.days, as_json=args.json)
     if command == "db":
         return await cmd_db_migrate(settings)
     return await cmd_healthcheck(settings)
@@ -176,7 +185,9 @@ async def _serve(settings: Settings, *, dry_run: bool) -> int:
         await core.storage.set_meta("mode", "dry-run" if dry_run else "discord")
         await record_start(core.storage)
         if dry_run:
-            await core.storage.subscriptions.ensure_console(utc_now())
+            await core.storage.subscriptions.ensure_console(
+                utc_now(), reminders=settings.dry_run_reminder_leads()
+            )
             service = Service(core, [ConsolePublisher(ledger=core.storage)])
             service_ref.append(service)
             await run_until(stop, service)
@@ -361,6 +372,61 @@ async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
         feed, created = await storage.feeds.add(url, utc_now())
         print(f"added {url}" if created else f"{url} is already watched (enabled: {feed.enabled})")
         return 0
+
+
+async def cmd_launches_upcoming(settings: Settings, *, days: int, as_json: bool) -> int:
+    """``launches upcoming``: the stored schedule (what the bot last read; no request)."""
+    if not 1 <= days <= 366:
+        raise LaunchWatchError("--days must be between 1 and 366")
+    now = utc_now()
+    async with Storage.open(settings.db) as storage:
+        launches = await storage.schedule.between(
+            now - timedelta(hours=1), now + timedelta(days=days)
+        )
+        last = await storage.schedule.last_success()
+    if as_json:
+        for launch in launches:
+            print(json.dumps(_launch_json(launch), ensure_ascii=False))
+        return 0
+    if last is None:
+        print("the launch schedule has not been read yet (launchwatch run reads it)")
+        return 0
+    print(f"launch schedule as read {last:%Y-%m-%d %H:%M} UTC; times in UTC")
+    for launch in launches:
+        print(_launch_line(launch))
+    return 0
+
+
+def _launch_line(launch: ScheduledLaunch) -> str:
+    when = launch.net.astimezone(UTC)
+    shown = {
+        NetPrecision.SECOND: f"{when:%Y-%m-%d %H:%M:%S}",
+        NetPrecision.MINUTE: f"{when:%Y-%m-%d %H:%M}",
+        NetPrecision.HOUR: f"{when:%Y-%m-%d %H}:xx",
+        NetPrecision.DAY: f"{when:%Y-%m-%d} --:--",
+    }.get(launch.net_precision, f"{when:%Y-%m} (NET)")
+    place = f"  ({launch.location or launch.pad})" if launch.location or launch.pad else ""
+    return terminal_safe(f"{shown:<19}  {launch.status.value:<16} {launch.name}{place}")
+
+
+def _launch_json(launch: ScheduledLaunch) -> dict[str, object]:
+    return {
+        "id": launch.id,
+        "name": launch.name,
+        "status": launch.status.value,
+        "net": launch.net.astimezone(UTC).isoformat(),
+        "net_precision": launch.net_precision.value,
+        "window_start": launch.window_start.isoformat() if launch.window_start else None,
+        "window_end": launch.window_end.isoformat() if launch.window_end else None,
+        "vehicle": launch.vehicle,
+        "mission": launch.mission,
+        "provider": launch.provider,
+        "pad": launch.pad,
+        "location": launch.location,
+        "crewed": launch.crewed,
+        "probability": launch.probability,
+        "webcasts": list(launch.webcasts),
+    }
 
 
 _REMOVAL_TEXT = {

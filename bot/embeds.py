@@ -18,6 +18,7 @@ import discord
 import yarl
 
 from handlers.domain import LaunchEvent, LaunchStatus, Source, StatusChange
+from handlers.summary import format_lead
 
 # Discord's documented limits.
 TITLE_MAX = 256
@@ -447,3 +448,31 @@ def followup_content(
         head = f"{role_mention(role_id)} {head}"
     link = f"\n↪ {jump_url}" if jump_url else ""
     return truncate(head, CONTENT_MAX - len(link)) + link
+
+
+def reminder_content(
+    event: LaunchEvent,
+    lead: int,
+    *,
+    role_id: int | None,
+    jump_url: str | None,
+    webcast: str | None = None,
+) -> str:
+    """``⏰ **T-1h**: Falcon 9 | Crew-12 lifts off <t:…:R> (<t:…:f>)`` plus webcast and link.
+
+    The time is a Discord timestamp, so each reader sees it in their own time zone."""
+    name = safe_name(event, 300)
+    head = f"⏰ **T-{format_lead(lead)}**: {name}"
+    if event.launch_time is not None:
+        head += (
+            f" lifts off {discord_time(event.launch_time, 'R')}"
+            f" ({discord_time(event.launch_time, 'f')})"
+        )
+    if role_id:
+        head = f"{role_mention(role_id)} {head}"
+    tail = ""
+    if webcast:
+        tail += f"\n📺 <{webcast}>"
+    if jump_url:
+        tail += f"\n↪ {jump_url}"
+    return truncate(head, CONTENT_MAX - len(tail)) + tail

@@ -37,11 +37,12 @@ import aiohttp
 import discord
 import yarl
 
-from bot.embeds import followup_content, post_content, render_event_embed
+from bot.embeds import followup_content, post_content, reminder_content, render_event_embed
 from bot.ratelimit import RequestPacer
 from handlers.domain import DeliveryJob, DeliveryKind
 from handlers.errors import error_text
 from handlers.ports import PublishOutcome, PublishResult
+from handlers.schedule.linking import schedule_link
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,7 @@ class DiscordPublisher:
             DeliveryKind.POST: self._post,
             DeliveryKind.EDIT: self._edit,
             DeliveryKind.FOLLOWUP: self._followup,
+            DeliveryKind.REMINDER: self._reminder,
         }[job.kind]
         # Waiting for a slot is not part of the request's time budget.
         await self._pacer.acquire()
@@ -187,12 +189,32 @@ class DiscordPublisher:
     async def _followup(self, job: DeliveryJob) -> discord.Message:
         sub = job.subscription
         status = job.followup_status or job.event.status
-        link = (
-            message_link(self._link_base, sub.guild_id, sub.channel_id, job.message_id)
-            if job.message_id
-            else None
+        content = followup_content(
+            job.event, status, role_id=sub.role_id, jump_url=self._alert_link(job)
         )
-        content = followup_content(job.event, status, role_id=sub.role_id, jump_url=link)
+        return await self._reply(job, content)
+
+    async def _reminder(self, job: DeliveryJob) -> discord.Message:
+        assert job.reminder is not None  # the outbox gives every reminder its lead time
+        content = reminder_content(
+            job.event,
+            job.reminder,
+            role_id=job.subscription.role_id,
+            jump_url=self._alert_link(job),
+            webcast=schedule_link(job.event),
+        )
+        return await self._reply(job, content)
+
+    def _alert_link(self, job: DeliveryJob) -> str | None:
+        sub = job.subscription
+        if not job.message_id:
+            return None
+        return message_link(self._link_base, sub.guild_id, sub.channel_id, job.message_id)
+
+    async def _reply(self, job: DeliveryJob, content: str) -> discord.Message:
+        """Send ``content`` as a reply to the job's alert (a plain message if replies are
+        not allowed there)."""
+        sub = job.subscription
         reference = None
         if job.message_id and self._may_reply(sub.channel_id):
             reference = discord.MessageReference(

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 6.0
 # How often the service asks whether a schedule request is due (the budget decides).
 SCHEDULE_TICK = 30.0
+# How often due reminders are queued (a reminder may be up to a minute late at worst).
+REMIND_TICK = 15.0
 # A feed nobody follows any more is kept this long (unpolled), so a server that follows it
 # again soon keeps its seen items and gets no repeat of old news.
 ORPHAN_KEEP = timedelta(days=7)
@@ -110,6 +112,7 @@ async def open_schedule(
             client,
             RequestBudget(settings.schedule_requests),
             on_launches=link,
+            next_reminder=storage.outbox.next_reminder,
         )
 
 
@@ -249,6 +252,25 @@ class Service:
             except Exception:  # the schedule is an extra: news carries on without it
                 log.exception("launch schedule refresh failed")
 
+    async def remind(self) -> None:
+        """Queue the T-minus reminders due now, wake the delivery workers for them, and run
+        again when the next one falls due (the regular tick catches reminders of launches
+        that appear in between)."""
+        outbox = self.core.storage.outbox
+        with self._job():
+            try:
+                now = utc_now()
+                if await outbox.plan_reminders(now):
+                    self.wake_workers()
+                upcoming = await outbox.next_reminder(now)
+            except Exception:  # logged; the next tick plans again (tags keep it exactly once)
+                log.exception("planning reminders failed")
+                return
+        if upcoming is not None and upcoming - now < timedelta(seconds=REMIND_TICK):
+            self._scheduler.add_job(
+                self.remind, "date", run_date=upcoming, id="remind-next", replace_existing=True
+            )
+
     async def prune(self) -> None:
         """Forget old seen-article keys."""
         keep = timedelta(days=self.core.settings.retention_days)
@@ -270,6 +292,7 @@ class Service:
         self._every(self.tick, "poll-tick", seconds=tick_every, now=True)
         if self.core.schedule is not None:
             self._every(self.schedule_tick, "schedule", seconds=SCHEDULE_TICK, now=True)
+        self._every(self.remind, "remind", seconds=REMIND_TICK)
         self._every(self.prune, "prune", seconds=6 * 3600)
         self._scheduler.start()
         self._worker_tasks = [

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from handlers.errors import ConfigError
 from handlers.parserpool import DEFAULT_PARSE_BUDGET
 from handlers.schedule.client import DEFAULT_SCHEDULE_URL
+from handlers.schedule.reminders import parse_reminders
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 
@@ -66,6 +67,7 @@ class Settings(BaseSettings):
     schedule: bool = Field(default=True, alias="LAUNCHWATCH_SCHEDULE")
     schedule_url: str = Field(default=DEFAULT_SCHEDULE_URL, alias="LAUNCHWATCH_SCHEDULE_URL")
     schedule_token: SecretStr | None = Field(default=None, alias="LAUNCHWATCH_SCHEDULE_TOKEN")
+    dry_run_reminders: str = Field(default="15m", alias="LAUNCHWATCH_DRY_RUN_REMINDERS")
     schedule_requests: int = Field(
         default=15, ge=1, le=100_000, alias="LAUNCHWATCH_SCHEDULE_REQUESTS"
     )
@@ -100,6 +102,16 @@ class Settings(BaseSettings):
                     f"{url[:100]!r} is not an http(s) URL (separate feeds with commas)"
                 )
         return value
+
+    @field_validator("dry_run_reminders")
+    @classmethod
+    def _reminders(cls, value: str) -> str:
+        parse_reminders(value)  # a ValueError names what is wrong
+        return value
+
+    def dry_run_reminder_leads(self) -> tuple[int, ...]:
+        """``LAUNCHWATCH_DRY_RUN_REMINDERS`` as lead times in seconds."""
+        return parse_reminders(self.dry_run_reminders)
 
     def secrets(self) -> list[str]:
         """The configured secret values, which no log line, stored error or reply may show."""

@@ -230,6 +230,8 @@ class Subscription:
     created_by: int | None = None
     state: SubscriptionState = SubscriptionState.ACTIVE
     broken_reason: str | None = None
+    #: Reminder lead times in seconds before liftoff, longest first (empty: none).
+    reminders: tuple[int, ...] = ()
 
 
 class DeliveryKind(StrEnum):
@@ -238,6 +240,7 @@ class DeliveryKind(StrEnum):
     POST = "post"
     EDIT = "edit"
     FOLLOWUP = "followup"
+    REMINDER = "reminder"
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,3 +256,5 @@ class DeliveryJob:
     message_id: int | None = None
     posted_revision: int = 0
     followup_status: LaunchStatus | None = None
+    #: For a reminder: its lead time in seconds before liftoff.
+    reminder: int | None = None

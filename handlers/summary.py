@@ -32,12 +32,19 @@ def scan_summary(articles: int, stories: int, events: int) -> str:
 
 
 def render_event_text(
-    event: LaunchEvent, *, kind: DeliveryKind = DeliveryKind.POST, max_sources: int = 10
+    event: LaunchEvent,
+    *,
+    kind: DeliveryKind = DeliveryKind.POST,
+    max_sources: int = 10,
+    lead: int | None = None,
 ) -> str:
-    """A readable block: status, launch name, facts, time and sources with links."""
+    """A readable block: status, launch name, facts, time and sources with links (a
+    reminder ``lead`` seconds before liftoff says so first)."""
     head = f"[{STATUS_LABEL[event.status]}] {event.name}"
     if kind is DeliveryKind.FOLLOWUP:
         head = f"[UPDATE → {STATUS_LABEL[event.status]}] {event.name}"
+    if kind is DeliveryKind.REMINDER:
+        head = f"[REMINDER] {event.name} lifts off in {format_lead(lead or 0)}"
     lines = [head]
     facts = [
         ("Vehicle", event.vehicle),
@@ -86,3 +93,16 @@ def _launch_time(event: LaunchEvent) -> str | None:
     if event.launch_day_only:
         return event.launch_time.strftime("%Y-%m-%d (time not announced)")
     return event.launch_time.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_lead(seconds: int) -> str:
+    """A reminder's lead time: ``5400`` -> ``"1h30m"``, ``86400`` -> ``"1d"``."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = (
+        f"{days}d" if days else "",
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+    )
+    return "".join(parts) or "0m"

@@ -78,4 +78,5 @@ def subscription_from_row(row: aiosqlite.Row) -> Subscription:
         created_by=row["created_by"],
         state=SubscriptionState(row["state"]),
         broken_reason=row["broken_reason"],
+        reminders=tuple(json.loads(row["reminders"])),
     )

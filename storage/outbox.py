@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
-from handlers.domain import DeliveryJob, DeliveryKind, LaunchStatus
+from handlers.domain import DeliveryJob, DeliveryKind, LaunchEvent, LaunchStatus
 from handlers.ports import PublishOutcome, PublishResult
+from handlers.schedule.reminders import LONGEST, due_reminders, reminder_tag, tag_offset
 from handlers.schedule_math import exponential_delay
-from storage.codec import subscription_from_row, to_db
+from storage.codec import require_time, subscription_from_row, to_db
 from storage.database import Database
 from storage.events import SqliteEventStore
 
@@ -25,7 +27,7 @@ class SqliteOutbox:
     async def claim(self, target: str, now: datetime, limit: int) -> list[DeliveryJob]:
         """Due jobs for ``target``; edits and follow-ups wait until their post has a message."""
         rows = await self._db.fetchall(
-            "SELECT o.id AS job_id, o.kind, o.followup_status, o.attempts, o.event_id,"
+            "SELECT o.id AS job_id, o.kind, o.followup_status, o.reminder, o.attempts, o.event_id,"
             " d.message_id, d.posted_revision, s.*"
             " FROM outbox o JOIN subscriptions s ON s.id = o.subscription_id"
             " LEFT JOIN deliveries d"
@@ -38,9 +40,13 @@ class SqliteOutbox:
         # One batch load for every event the jobs mention, not three queries per event.
         events = await self._events.get_many(row["event_id"] for row in rows)
         jobs = []
+        stale: list[int] = []
         for row in rows:
             event = events.get(row["event_id"])
             if event is None:
+                continue
+            if row["kind"] == DeliveryKind.REMINDER and not _still_wanted(row["reminder"], event):
+                stale.append(row["job_id"])
                 continue
             jobs.append(
                 DeliveryJob(
@@ -55,9 +61,65 @@ class SqliteOutbox:
                     followup_status=LaunchStatus(row["followup_status"])
                     if row["followup_status"]
                     else None,
+                    reminder=tag_offset(row["reminder"]) if row["reminder"] else None,
                 )
             )
+        if stale:
+            await self._cancel(stale, "cancelled: the launch is on hold or its time moved")
         return jobs
+
+    async def _cancel(self, job_ids: list[int], reason: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET state = 'dead', last_error = ? WHERE id = ?",
+                [(reason, job_id) for job_id in job_ids],
+            )
+
+    async def next_reminder(self, after: datetime) -> datetime | None:
+        """When the first reminder later than ``after`` falls due (None: none to come)."""
+        times = [
+            when - timedelta(seconds=offset)
+            for _, _, when, offsets in await self._wanted_reminders(after)
+            for offset in offsets
+            if when - timedelta(seconds=offset) > after
+        ]
+        return min(times, default=None)
+
+    async def plan_reminders(self, now: datetime) -> int:
+        """Queue the T-minus reminders due now; returns how many are new.
+
+        A reminder goes to a channel that got the launch's alert, for a launch still pending
+        with an exact time. Its tag (lead time @ launch time) makes planning again, after a
+        crash or on the next tick, a no-op; a slip gives new tags, so new reminders."""
+        jobs = [
+            (sub_id, event_id, reminder_tag(offset, when), to_db(now), to_db(now))
+            for sub_id, event_id, when, offsets in await self._wanted_reminders(now)
+            for offset in due_reminders(when, offsets, now)
+        ]
+        if not jobs:
+            return 0
+        async with self._db.transaction() as conn:
+            cur = await conn.executemany(
+                "INSERT INTO outbox (subscription_id, event_id, kind, reminder, next_attempt_at,"
+                " created_at) VALUES (?, ?, 'reminder', ?, ?, ?) ON CONFLICT DO NOTHING",
+                jobs,
+            )
+            return max(cur.rowcount, 0)
+
+    async def _wanted_reminders(self, now: datetime) -> list[tuple[int, int, datetime, list[int]]]:
+        """(subscription, event, launch time, lead times) for every alerted channel that
+        wants reminders of an upcoming launch (not on hold or scrubbed) with an exact time in
+        the next 31 days."""
+        rows = await self._db.fetchall(
+            "SELECT s.id, e.id, e.launch_time, s.reminders FROM events e"
+            " JOIN outbox p ON p.event_id = e.id AND p.kind = 'post' AND p.state != 'dead'"
+            " JOIN subscriptions s ON s.id = p.subscription_id"
+            " WHERE s.state = 'active' AND s.reminders != '[]'"
+            " AND e.status = 'upcoming' AND e.launch_day_only = 0"
+            " AND e.launch_time > ? AND e.launch_time <= ?",
+            (to_db(now), to_db(now + LONGEST + timedelta(minutes=1))),
+        )
+        return [(row[0], row[1], require_time(row[2]), json.loads(row[3])) for row in rows]
 
     async def complete(self, job: DeliveryJob, result: PublishResult, now: datetime) -> None:
         """Store one outcome; a gone channel breaks its subscription and ends its jobs."""
@@ -68,7 +130,7 @@ class SqliteOutbox:
                     " last_error = NULL WHERE id = ?",
                     (to_db(now), job.id),
                 )
-                if job.kind is not DeliveryKind.FOLLOWUP:
+                if job.kind not in (DeliveryKind.FOLLOWUP, DeliveryKind.REMINDER):
                     await conn.execute(
                         "INSERT INTO deliveries (subscription_id, event_id, message_id,"
                         " posted_revision) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
@@ -152,3 +214,13 @@ class SqliteOutbox:
         from storage.codec import from_db
 
         return from_db(row[0]) if row else None
+
+
+def _still_wanted(tag: str, event: LaunchEvent) -> bool:
+    """A queued reminder still counts down to the event's launch: it is upcoming (a hold or
+    scrub cancels) and its time is the one the reminder was planned for (a slip re-plans)."""
+    return (
+        event.status is LaunchStatus.UPCOMING
+        and event.launch_time is not None
+        and reminder_tag(tag_offset(tag), event.launch_time) == tag
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from handlers.console import CONSOLE_TARGET
@@ -28,8 +29,13 @@ class SqliteSubscriptionStore:
         role_id: int | None,
         created_by: int | None,
         now: datetime,
+        reminders: tuple[int, ...] | None = None,
     ) -> tuple[Subscription, bool]:
-        """Create or replace the channel's subscription (re-activating it); True when new."""
+        """Create or replace the channel's subscription (re-activating it); True when new.
+
+        ``reminders`` (seconds before liftoff) replaces the channel's reminders; None keeps
+        them."""
+        reminder_json = None if reminders is None else json.dumps(list(reminders))
         async with self._db.transaction() as conn:
             async with conn.execute(
                 "SELECT guild_id FROM subscriptions WHERE target = ? AND channel_id = ?",
@@ -40,10 +46,12 @@ class SqliteSubscriptionStore:
                 raise PermissionError("that channel belongs to another server")
             await conn.execute(
                 "INSERT INTO subscriptions (target, guild_id, channel_id, filters, role_id,"
-                " created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " created_by, created_at, updated_at, reminders)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, '[]'))"
                 " ON CONFLICT (target, channel_id) DO UPDATE SET filters = excluded.filters,"
                 " role_id = excluded.role_id, state = 'active', broken_reason = NULL,"
-                " updated_at = excluded.updated_at",
+                " updated_at = excluded.updated_at,"
+                " reminders = COALESCE(?, subscriptions.reminders)",
                 (
                     target,
                     guild_id,
@@ -53,6 +61,8 @@ class SqliteSubscriptionStore:
                     created_by,
                     to_db(now),
                     to_db(now),
+                    reminder_json,
+                    reminder_json,
                 ),
             )
         sub = await self.get(target, channel_id)
@@ -111,8 +121,11 @@ class SqliteSubscriptionStore:
                 (reason, to_db(now), subscription_id),
             )
 
-    async def ensure_console(self, now: datetime) -> Subscription:
-        """The dry-run subscription that prints every alert to the terminal."""
+    async def ensure_console(
+        self, now: datetime, *, reminders: tuple[int, ...] = ()
+    ) -> Subscription:
+        """The dry-run subscription that prints every alert (and its reminders) to the
+        terminal."""
         sub, _ = await self.upsert(
             target=CONSOLE_TARGET,
             guild_id=0,
@@ -121,6 +134,7 @@ class SqliteSubscriptionStore:
             role_id=None,
             created_by=None,
             now=now,
+            reminders=reminders,
         )
         return sub
 

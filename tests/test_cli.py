@@ -38,6 +38,7 @@ SOYUZ_AGAIN = Item(
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAUNCHWATCH_", "DISCORD_"))}
     env.update({"LAUNCHWATCH_DB": str(tmp_path / "cli.db"), "PYTHONUNBUFFERED": "1"})
+    env["LAUNCHWATCH_SCHEDULE"] = "off"  # the suite never reaches the internet
     env.update(extra)
     return env
 
@@ -214,6 +215,34 @@ async def test_dry_run_prints_exactly_one_alert_per_new_launch(tmp_path):
 
 def _no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+
+
+async def test_launches_upcoming_lists_the_stored_schedule(tmp_path):
+    from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
+    from storage import Storage
+
+    net = NOW + timedelta(days=2)
+    async with Storage.open(tmp_path / "cli.db") as store:
+        assert "not been read yet" in (await asyncio.to_thread(
+            _launchwatch, tmp_path, "launches", "upcoming")).stdout  # fmt: skip
+        await store.schedule.save(
+            [
+                ScheduledLaunch("a", "Electron | Far Out", ScheduleStatus.GO, net,
+                                NetPrecision.MINUTE, location="Mahia Peninsula, New Zealand"),
+                ScheduledLaunch("b", "H3 | Later", ScheduleStatus.TBD, NOW + timedelta(days=30),
+                                NetPrecision.COARSE),
+            ],
+            NOW,
+        )  # fmt: skip
+        request = await store.schedule.start_request(NOW, "upcoming")
+        await store.schedule.finish_request(request, "ok")
+    text = _launchwatch(tmp_path, "launches", "upcoming").stdout
+    assert f"{net:%Y-%m-%d %H:%M}" in text and "Go" in text and "Electron | Far Out" in text
+    assert "H3 | Later" not in text  # 30 days out
+    lines = _launchwatch(tmp_path, "launches", "upcoming", "--days", "40", "--json").stdout
+    assert [json.loads(line)["id"] for line in lines.splitlines()] == ["a", "b"]
+    bad = _launchwatch(tmp_path, "launches", "upcoming", "--days", "0")
+    assert bad.returncode == 2 and "--days" in bad.stderr
 
 
 def test_bare_command_prints_the_help(tmp_path):

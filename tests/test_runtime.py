@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from bot.health import HEARTBEAT_POLL
 from bot.runtime import Service
+from handlers.domain import utc_now
 
 
 class BlockingPipeline:
@@ -31,20 +32,34 @@ class BlockingPipeline:
 class MetaStorage:
     def __init__(self) -> None:
         self.meta: dict[str, str] = {}
-        self.outbox = SimpleNamespace()
+        self.outbox = SimpleNamespace(
+            plan_reminders=self.no_reminders, next_reminder=self.none_to_come
+        )
+
+    async def no_reminders(self, now: datetime) -> int:
+        return 0
+
+    async def none_to_come(self, after: datetime) -> datetime | None:
+        return None
 
     async def set_meta(self, key: str, value: str) -> None:
         self.meta[key] = value
 
 
+def _service(storage=None, pipeline=None, schedule=None) -> Service:
+    """A service over stand-ins for the core's parts (what each test needs, else inert)."""
+    settings = SimpleNamespace(poll_interval=60, db="test.db", retention_days=7)
+    core = SimpleNamespace(
+        settings=settings, storage=storage or MetaStorage(),
+        pipeline=pipeline or BlockingPipeline(), metrics=None, schedule=schedule,
+    )  # fmt: skip
+    return Service(core, [])  # type: ignore[arg-type]
+
+
 async def test_stop_lets_a_running_tick_finish_instead_of_cancelling_it(caplog):
     pipeline = BlockingPipeline()
     storage = MetaStorage()
-    settings = SimpleNamespace(poll_interval=60, db="test.db", retention_days=7)
-    core = SimpleNamespace(
-        settings=settings, storage=storage, pipeline=pipeline, metrics=None, schedule=None
-    )
-    service = Service(core, [])  # type: ignore[arg-type]
+    service = _service(storage, pipeline)
     caplog.set_level(logging.INFO)
 
     service.start()
@@ -79,12 +94,7 @@ async def test_the_service_asks_the_schedule_refresher_and_survives_its_failure(
     pipeline = BlockingPipeline()
     pipeline.release.set()
     refresher = CountingRefresher()
-    settings = SimpleNamespace(poll_interval=60, db="test.db", retention_days=7)
-    core = SimpleNamespace(
-        settings=settings, storage=MetaStorage(), pipeline=pipeline, metrics=None,
-        schedule=refresher,
-    )  # fmt: skip
-    service = Service(core, [])  # type: ignore[arg-type]
+    service = _service(pipeline=pipeline, schedule=refresher)
     service.start()
     await refresher.called.wait()  # the first schedule tick runs at start
     refresher.called.clear()
@@ -92,3 +102,33 @@ async def test_the_service_asks_the_schedule_refresher_and_survives_its_failure(
     await service.stop()
     assert len(refresher.calls) == 2
     assert "launch schedule refresh failed" in caplog.text
+
+
+async def test_planned_reminders_wake_the_delivery_workers():
+    storage = MetaStorage()
+    planned: list[datetime] = []
+
+    async def one_reminder(now: datetime) -> int:
+        planned.append(now)
+        return 1
+
+    storage.outbox.plan_reminders = one_reminder
+    service = _service(storage)
+    woken: list[bool] = []
+    service.wake_workers = lambda: woken.append(True)  # type: ignore[method-assign]
+    await service.remind()
+    assert len(planned) == 1 and woken == [True]
+
+
+async def test_the_next_reminder_is_planned_at_its_own_time_not_at_the_next_tick():
+    storage = MetaStorage()
+    soon = utc_now() + timedelta(seconds=4)
+
+    async def next_reminder(after: datetime) -> datetime | None:
+        return soon
+
+    storage.outbox.next_reminder = next_reminder
+    service = _service(storage)
+    await service.remind()
+    job = service._scheduler.get_job("remind-next")
+    assert job is not None and job.trigger.run_date == soon

@@ -34,6 +34,7 @@ from handlers.domain import (
     SubscriptionState,
     utc_now,
 )
+from handlers.schedule.reminders import format_reminders, parse_reminders
 
 if TYPE_CHECKING:
     from storage import SqliteSubscriptionStore
@@ -223,6 +224,8 @@ _STATE_ICON = {
 def subscription_line(sub: Subscription) -> str:
     """One line of /subscriptions, with the reason when broken."""
     role = f" · pings <@&{sub.role_id}>" if sub.role_id else ""
+    if sub.reminders:
+        role += f" · reminders {format_reminders(sub.reminders)}"
     line = f"{_STATE_ICON[sub.state]} <#{sub.channel_id}> — {describe_filters(sub.filters)}{role}"
     if sub.state is SubscriptionState.BROKEN:
         reason = truncate(sub.broken_reason or "unknown reason", 300)
@@ -260,6 +263,7 @@ class SubscriptionsCog(commands.Cog):
         site="Only these launch sites (comma-separated)",
         crewed_only="Only launches with people on board",
         role="A role to ping with each new alert",
+        reminders="Reminders before liftoff, e.g. 1d,1h,15m (1 minute to 31 days; none: off)",
     )
     async def subscribe(
         self,
@@ -271,9 +275,14 @@ class SubscriptionsCog(commands.Cog):
         site: str | None = None,
         crewed_only: bool = False,
         role: discord.Role | None = None,
+        reminders: str | None = None,
     ) -> None:
         """Create or update the channel's subscription."""
         kb = self.bot.knowledge
+        try:
+            leads = None if reminders is None else parse_reminders(reminders)
+        except ValueError as exc:
+            raise UserError(f"Reminders: {exc}.") from None
         filters = SubscriptionFilter(
             statuses=parse_statuses(statuses),
             vehicles=canonical_names(vehicle, "vehicle", kb.canonical_vehicle, kb.vehicles()),
@@ -294,11 +303,17 @@ class SubscriptionsCog(commands.Cog):
                 role_id=role.id if role else None,
                 created_by=interaction.user.id,
                 now=utc_now(),
+                reminders=leads,
             )
         except PermissionError:
             raise UserError("That channel is subscribed from another server.") from None
         verb = "Subscribed" if created else "Updated"
         text = f"✅ {verb} {target.mention}: {describe_filters(sub.filters)}."
+        if sub.reminders:
+            text += (
+                f" Reminders {format_reminders(sub.reminders)} before liftoff, for launches"
+                " with an exact time."
+            )
         if role is not None:
             text += f" New alerts ping {role.mention}."
             if not role.mentionable and not interaction.app_permissions.mention_everyone:

@@ -15,13 +15,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers.domain import Article, LaunchMention
+from handlers.domain import Article, LaunchEvent, LaunchMention
 from handlers.events import resolve
 from handlers.matching.matcher import LaunchMatcher
 from handlers.ports import IngestStore
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
 
-__all__ = ["LINK_AHEAD", "SCHEDULE_SOURCE", "LinkReport", "link_launches", "mention_of"]
+__all__ = [
+    "LINK_AHEAD",
+    "SCHEDULE_SOURCE",
+    "LinkReport",
+    "link_launches",
+    "mention_of",
+    "schedule_link",
+]
 
 SCHEDULE_SOURCE = "Launch Library 2"
 #: Launches this close to their NET become events (further out they are schedule, not news).
@@ -104,3 +111,8 @@ async def link_launches(
             updated += not change.is_new
             deliveries += await tx.enqueue_deliveries(event, change, SCOPE, now)
     return LinkReport(created, updated, deliveries)
+
+
+def schedule_link(event: LaunchEvent) -> str | None:
+    """The webcast the schedule gave for the event's launch (its source's link), if any."""
+    return next((s.link for s in event.sources if s.site == SCHEDULE_SOURCE and s.link), None)

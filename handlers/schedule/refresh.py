@@ -32,6 +32,10 @@ RETRY_AFTER_ERROR = timedelta(minutes=10)
 
 
 OnLaunches = Callable[[list[ScheduledLaunch], datetime], Awaitable[None]]
+#: When the next reminder falls due after a time (None: none planned).
+NextReminder = Callable[[datetime], Awaitable[datetime | None]]
+#: A reminder is preceded by a fresh read of the schedule this long before it.
+BEFORE_REMINDER = timedelta(minutes=3)
 
 
 class ScheduleSource(Protocol):
@@ -76,12 +80,14 @@ class ScheduleRefresher:
         budget: RequestBudget,
         *,
         on_launches: OnLaunches | None = None,
+        next_reminder: NextReminder | None = None,
     ) -> None:
         self._store = store
         self._source = source
         self.budget = budget
         #: Called with each page's launches once stored (links them to launch events).
         self._on_launches = on_launches
+        self._next_reminder = next_reminder
         #: A 429 asked us to wait until then (kept in memory; the budget covers restarts).
         self.blocked_until: datetime | None = None
 
@@ -94,6 +100,11 @@ class ScheduleRefresher:
             at, result = last
             wait = refresh_interval(launches, now)
             due = at + (wait if result == "ok" else min(wait, RETRY_AFTER_ERROR))
+            if self._next_reminder is not None:
+                # One read just before a reminder, so it counts down to the latest NET.
+                reminder = await self._next_reminder(at)
+                if reminder is not None and at < reminder - BEFORE_REMINDER:
+                    due = min(due, reminder - BEFORE_REMINDER)
         sent = await self._store.requests_since(now - HOUR)
         due = max(due, self.budget.next_allowed(sent, now))
         if self.blocked_until is not None:

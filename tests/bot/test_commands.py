@@ -128,6 +128,19 @@ async def test_subscribing_again_updates_the_same_subscription(fake, bot, core, 
     assert subs[0].filters.statuses == set(LaunchStatus)
 
 
+async def test_subscribe_with_reminders_and_change_them_later(fake, bot, core, world):
+    _, final = await invoke(fake, world, "subscribe", {"reminders": "15m, 1d,1h"})
+    assert "Reminders 1d, 1h, 15m before liftoff" in final_text(final)
+    sub = await core.storage.subscriptions.get("discord", world.alerts.id)
+    assert sub.reminders == (86400, 3600, 900)
+    _, final = await invoke(fake, world, "subscriptions")
+    assert "reminders 1d, 1h, 15m" in final_text(final)
+    _, final = await invoke(fake, world, "subscribe", {"reminders": "in a while"})
+    assert final.ephemeral and "Reminders: 'in a while' is not a duration" in final_text(final)
+    _, final = await invoke(fake, world, "subscribe", {"reminders": "none"})
+    assert (await core.storage.subscriptions.get("discord", world.alerts.id)).reminders == ()
+
+
 async def test_subscribe_another_channel_announcement_or_thread(fake, bot, core, world):
     _, final = await invoke(fake, world, "subscribe", {"channel": world.news.id})
     assert f"Subscribed <#{world.news.id}>" in final_text(final)

@@ -303,6 +303,7 @@ def _cli_env(tmp_path: Path, fake: FakeDiscord, url: str) -> dict[str, str]:
         LAUNCHWATCH_FEEDS=url,
         LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS="true",
         LAUNCHWATCH_POLL_INTERVAL="1",
+        LAUNCHWATCH_SCHEDULE="off",  # the suite never reaches the internet
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -23,6 +23,7 @@ from handlers.domain import (
     Subscription,
 )
 from handlers.ports import PublishOutcome
+from handlers.schedule.linking import SCHEDULE_SOURCE
 from tests.bot.conftest import wait_for
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -203,6 +204,29 @@ async def test_followup_without_read_history_still_goes_out(fake, bot, world, pu
     assert result.outcome is PublishOutcome.SENT
     reply = fake.messages(world.alerts.id)[-1]
     assert reply.message_reference is None and "💥 **Failed**" in reply.content
+
+
+async def test_a_reminder_replies_to_the_alert_with_the_time_and_the_webcast(
+    fake, world, publisher
+):
+    posted = await publisher.publish(job(world.alerts, role_id=world.role.id))
+    remind = replace(
+        job(world.alerts, DeliveryKind.REMINDER, job_id=4, role_id=world.role.id,
+            message_id=posted.message_id),
+        reminder=3600,
+    )  # fmt: skip
+    webcast = Source("schedule:x", "Soyuz-2.1a | Soyuz MS-29", "https://video.example/live",
+                     SCHEDULE_SOURCE, T0)  # fmt: skip
+    remind = replace(remind, event=replace(remind.event, sources=(*remind.event.sources, webcast)))
+    assert (await publisher.publish(remind)).outcome is PublishOutcome.SENT
+    alert, reply = fake.messages(world.alerts.id)
+    stamp = int((T0 + timedelta(days=1)).timestamp())
+    assert reply.content.startswith(
+        f"<@&{world.role.id}> ⏰ **T-1h**: Soyuz-2.1a | Soyuz MS-29 lifts off <t:{stamp}:R>"
+    )
+    assert "📺 <https://video.example/live>" in reply.content
+    assert int(reply.message_reference["message_id"]) == alert.id
+    assert reply.pinged_roles == {world.role.id} and not reply.pinged_users
 
 
 # --------------------------------------------------------------------------- failures

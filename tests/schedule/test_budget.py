@@ -142,3 +142,21 @@ async def test_after_the_net_the_outcome_is_read_from_the_recent_launches():
             kinds.append(report.kind)
     assert store.log[0][1] == "upcoming"
     assert "previous" in kinds and "upcoming" in kinds  # outcome, and the next launches too
+
+
+async def test_the_schedule_is_read_just_before_a_reminder():
+    """Launch more than a day away (a read every 2 h), a 1-day reminder due at 05:00: one
+    read at 04:57."""
+    reminder = T0 + timedelta(hours=5)
+
+    async def next_reminder(after):
+        return reminder if after < reminder else None
+
+    store = MemoryStore()
+    source = Source([_launch(T0 + timedelta(days=1, hours=5))])
+    refresher = ScheduleRefresher(store, source, RequestBudget(15), next_reminder=next_reminder)
+    for minute in range(6 * 60):
+        await refresher.run_due(T0 + timedelta(minutes=minute))
+    times = [at for at, _, _ in store.log]
+    hours = [0, 2 * 60, 4 * 60, 4 * 60 + 57]  # then every 30 min: the launch is a day away
+    assert times[:4] == [T0 + timedelta(minutes=m) for m in hours]

@@ -458,11 +458,12 @@ def reminder_content(
     jump_url: str | None,
     webcast: str | None = None,
 ) -> str:
-    """``⏰ **T-1h**: Falcon 9 | Crew-12 lifts off <t:…:R> (<t:…:f>)`` plus webcast and link.
+    """``⏰ **T-1h**: Falcon 9 | Crew-12 lifts off <t:…:R> (<t:…:f>)`` plus webcast and link
+    (lead 0: ``🕒 **New time**: …``, the launch a channel was reminded of moved).
 
     The time is a Discord timestamp, so each reader sees it in their own time zone."""
     name = safe_name(event, 300)
-    head = f"⏰ **T-{format_lead(lead)}**: {name}"
+    head = f"⏰ **T-{format_lead(lead)}**: {name}" if lead else f"🕒 **New time**: {name}"
     if event.launch_time is not None:
         head += (
             f" lifts off {discord_time(event.launch_time, 'R')}"

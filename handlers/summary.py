@@ -45,6 +45,8 @@ def render_event_text(
         head = f"[UPDATE → {STATUS_LABEL[event.status]}] {event.name}"
     if kind is DeliveryKind.REMINDER:
         head = f"[REMINDER] {event.name} lifts off in {format_lead(lead or 0)}"
+        if not lead:
+            head = f"[REMINDER] {event.name}: new launch time"
     lines = [head]
     facts = [
         ("Vehicle", event.vehicle),

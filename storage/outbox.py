@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 
 from handlers.domain import DeliveryJob, DeliveryKind, LaunchEvent, LaunchStatus
 from handlers.ports import PublishOutcome, PublishResult
-from handlers.schedule.reminders import LONGEST, due_reminders, reminder_tag, tag_offset
+from handlers.schedule.reminders import (
+    LONGEST,
+    NEW_TIME,
+    due_reminders,
+    reminder_tag,
+    tag_offset,
+    tag_time,
+)
 from handlers.schedule_math import exponential_delay
 from storage.codec import require_time, subscription_from_row, to_db
 from storage.database import Database
@@ -90,12 +97,21 @@ class SqliteOutbox:
 
         A reminder goes to a channel that got the launch's alert, for a launch still pending
         with an exact time. Its tag (lead time @ launch time) makes planning again, after a
-        crash or on the next tick, a no-op; a slip gives new tags, so new reminders."""
+        crash or on the next tick, a no-op; a slip gives new tags, so new reminders. A channel
+        already reminded of another time for the launch first gets a "new time" notice (lead
+        time 0), once per new time."""
+        wanted = await self._wanted_reminders(now)
+        reminded = await self._reminded_times({event_id for _, event_id, _, _ in wanted})
         jobs = [
             (sub_id, event_id, reminder_tag(offset, when), to_db(now), to_db(now))
-            for sub_id, event_id, when, offsets in await self._wanted_reminders(now)
+            for sub_id, event_id, when, offsets in wanted
             for offset in due_reminders(when, offsets, now)
         ]
+        jobs.extend(
+            (sub_id, event_id, reminder_tag(NEW_TIME, when), to_db(now), to_db(now))
+            for sub_id, event_id, when, _ in wanted
+            if reminded.get((sub_id, event_id), {when}) - {when}
+        )
         if not jobs:
             return 0
         async with self._db.transaction() as conn:
@@ -105,6 +121,20 @@ class SqliteOutbox:
                 jobs,
             )
             return max(cur.rowcount, 0)
+
+    async def _reminded_times(self, events: set[int]) -> dict[tuple[int, int], set[datetime]]:
+        """The launch times each channel was already reminded of, per event."""
+        if not events:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT subscription_id, event_id, reminder FROM outbox WHERE kind = 'reminder'"
+            " AND state = 'done' AND event_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(events)),),
+        )
+        times: dict[tuple[int, int], set[datetime]] = {}
+        for sub_id, event_id, tag in rows:
+            times.setdefault((sub_id, event_id), set()).add(tag_time(tag))
+        return times
 
     async def _wanted_reminders(self, now: datetime) -> list[tuple[int, int, datetime, list[int]]]:
         """(subscription, event, launch time, lead times) for every alerted channel that

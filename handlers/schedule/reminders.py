@@ -20,6 +20,7 @@ from handlers.summary import format_lead
 __all__ = [
     "LONGEST",
     "MAX_REMINDERS",
+    "NEW_TIME",
     "SHORTEST",
     "due_reminders",
     "format_reminders",
@@ -27,9 +28,12 @@ __all__ = [
     "parse_reminders",
     "reminder_tag",
     "tag_offset",
+    "tag_time",
 ]
 
 SHORTEST = timedelta(minutes=1)
+#: The lead time of a "new time" notice: the launch a channel was reminded of moved.
+NEW_TIME = 0
 LONGEST = timedelta(days=31)
 MAX_REMINDERS = 16
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
@@ -92,3 +96,8 @@ def reminder_tag(offset: int, launch_time: datetime) -> str:
 def tag_offset(tag: str) -> int:
     """The lead time (seconds) of a reminder tag."""
     return int(tag.split("@", 1)[0])
+
+
+def tag_time(tag: str) -> datetime:
+    """The launch time a reminder tag counts down to."""
+    return datetime.fromisoformat(tag.split("@", 1)[1])

@@ -391,3 +391,17 @@ def test_jump_links_point_at_discord_web():
     assert jump_base("https://canary.discord.com/api/v10") == "https://canary.discord.com"
     assert jump_base("http://127.0.0.1:5000/api/v10") == "https://discord.com"
     assert jump_base("https://proxy.internal/api/v10") == "https://discord.com"
+
+
+async def test_a_new_time_notice_replies_with_the_new_time(fake, world, publisher):
+    posted = await publisher.publish(job(world.alerts))
+    notice = replace(
+        job(world.alerts, DeliveryKind.REMINDER, job_id=5, message_id=posted.message_id),
+        reminder=0,
+    )
+    assert (await publisher.publish(notice)).outcome is PublishOutcome.SENT
+    reply = fake.messages(world.alerts.id)[-1]
+    stamp = int((T0 + timedelta(days=1)).timestamp())
+    assert reply.content.startswith(
+        f"🕒 **New time**: Soyuz-2.1a | Soyuz MS-29 lifts off <t:{stamp}:R>"
+    )

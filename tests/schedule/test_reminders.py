@@ -113,16 +113,23 @@ async def test_a_due_reminder_is_queued_once_and_replies_to_the_alert(store):
     assert job.kind is DeliveryKind.REMINDER and job.reminder == D and job.message_id == 555
 
 
-async def test_a_slip_brings_the_reminders_again_at_the_new_time(store):
+async def test_a_slip_after_a_reminder_posts_the_new_time_once_and_re_arms(store):
     await _subscribed(store, (H,))
     await link_launches(store.events, default_matcher(), [crew()], NOW)
     await _post_delivered(store, NOW)
-    assert await store.outbox.plan_reminders(NET - timedelta(hours=1)) == 1
+    first = NET - timedelta(hours=1)
+    assert await store.outbox.plan_reminders(first) == 1
+    [reminder] = await store.outbox.claim("discord", first, 10)
+    await store.outbox.complete(reminder, PublishResult(PublishOutcome.SENT, message_id=7), first)
     later = NET + timedelta(hours=2)
-    await link_launches(
-        store.events, default_matcher(), [crew(net=later)], NET - timedelta(minutes=50)
-    )
-    assert await store.outbox.plan_reminders(later - timedelta(hours=1)) == 1
+    moved_at = NET - timedelta(minutes=50)
+    await link_launches(store.events, default_matcher(), [crew(net=later)], moved_at)
+    assert await store.outbox.plan_reminders(moved_at) == 1  # the new time, at once
+    assert await store.outbox.plan_reminders(moved_at + timedelta(minutes=1)) == 0  # once
+    jobs = await store.outbox.claim("discord", moved_at, 10)
+    notice = next(job for job in jobs if job.kind is DeliveryKind.REMINDER)
+    assert notice.reminder == 0 and notice.event.launch_time == later
+    assert await store.outbox.plan_reminders(later - timedelta(hours=1)) == 1  # re-armed
 
 
 @pytest.mark.parametrize(

@@ -192,3 +192,33 @@ async def test_the_dry_run_prints_each_reminder_as_a_block_naming_the_launch(sto
     blocks = out.getvalue().strip().split("\n\n")
     assert blocks[0].startswith("[UPCOMING] Falcon 9 | Crew-15")
     assert blocks[1].startswith("[REMINDER] Falcon 9 | Crew-15 lifts off in 1h")
+
+
+async def test_after_a_day_down_stale_reminders_are_dropped_and_the_next_ones_go(store):
+    """The bot was down from a day before liftoff until 40 minutes before: the 1-day and
+    1-hour reminders are past their grace and dropped; the 15-minute one goes on time."""
+    await _subscribed(store, (D, H, 15 * M))
+    await link_launches(store.events, default_matcher(), [crew()], NOW)
+    await _post_delivered(store, NOW)
+    back = NET - timedelta(minutes=40)
+    assert await store.outbox.plan_reminders(back) == 0
+    assert await store.outbox.plan_reminders(NET - timedelta(minutes=15)) == 1
+
+
+async def test_news_of_a_launch_the_schedule_lacks_still_gets_reminders(store):
+    """An exact time read from the news is enough: no schedule record is needed."""
+    from handlers.domain import Article
+    from handlers.events import resolve
+
+    await _subscribed(store, (H,))
+    article = Article(key="n1", title="Electron to launch radar satellite at 14:30 UTC Tuesday",
+                      published=NOW, source="Example News")  # fmt: skip
+    mention = default_matcher().match_article(article)
+    assert mention is not None and mention.launch_time is not None
+    async with store.events.ingest() as tx:
+        change = resolve(mention, article, await tx.event_candidates(mention.event_key, 0), NOW)
+        event = await tx.save_event(change, 0, None, NOW)
+        await tx.enqueue_deliveries(event, change, 0, NOW)
+    await _post_delivered(store, NOW)
+    due = mention.launch_time - timedelta(hours=1)
+    assert await store.outbox.plan_reminders(due) == 1

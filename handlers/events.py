@@ -34,6 +34,8 @@ UNKNOWN_VEHICLE = "unknown"
 _FLIGHT_NUMBER = re.compile(r"flight-\d+")
 VAGUE_MISSION = "launch"
 MAX_SOURCES = 50
+#: The site name of the launch schedule's source on an event (Launch Library 2).
+SCHEDULE_SITE = "Launch Library 2"
 #: Launch sites side by side that news names for one another.
 SPACE_COAST = frozenset({"Cape Canaveral SFS", "Kennedy Space Center"})
 # Edits of one alert message that only add sources or details are at least this far apart;
@@ -100,7 +102,9 @@ def pick_candidate(
     vehicle = vehicle_of_key(mention.event_key)
     if vehicle == UNKNOWN_VEHICLE:
         return None
-    kin = _kin(mention, vehicle, at, ordered) if mention.kin else None
+    kin = (
+        _kin(mention, vehicle, at, ordered) if mention.kin else _scheduled_kin(mention, at, ordered)
+    )
     if kin is not None:
         return kin
     if not mention.vague_joins:
@@ -195,13 +199,42 @@ def _kin(
     )
 
 
-def _near(dated_key: str, *times: datetime | None) -> bool:
+def _scheduled_kin(
+    mention: LaunchMention, at: datetime, ordered: Sequence[LaunchEvent]
+) -> LaunchEvent | None:
+    """A recurring name of a family flying several times a week ("SpaceX launches 24
+    Starlink satellites") joins a numbered flight of it only where the launch schedule lists
+    the flights: the one scheduled flight of the family, its vehicle and site, launching on
+    the report's day or the day next to it. Without the schedule such a report could mean
+    a flight nobody named, so it stays apart."""
+    key = mention.event_key
+    family = family_of(key)
+    if family is None:
+        return None
+    vehicle = vehicle_of_key(key)
+    return _the_one(
+        e
+        for e in ordered
+        if vehicle_of_key(e.key) == vehicle
+        and _in_family(family, e.key)
+        and is_scheduled(e)
+        and _near(key, e.launch_time, within=timedelta(days=1))
+        and _is_live(e, at, UPCOMING_WINDOW)
+    )
+
+
+def is_scheduled(event: LaunchEvent) -> bool:
+    """The launch schedule lists this event's launch (one of its sources is the schedule)."""
+    return any(s.site == SCHEDULE_SITE for s in event.sources)
+
+
+def _near(dated_key: str, *times: datetime | None, within: timedelta = VAGUE_WINDOW) -> bool:
     """The date of a recurring-name key is within ``VAGUE_WINDOW`` of one of ``times``."""
     try:
         day = date.fromisoformat(dated_key.split("|")[-1])
     except ValueError:
         return False  # "undated"
-    return any(t is not None and abs(t.date() - day) <= VAGUE_WINDOW for t in times)
+    return any(t is not None and abs(t.date() - day) <= within for t in times)
 
 
 def _same_flight(key: str, at: datetime, ordered: Sequence[LaunchEvent]) -> LaunchEvent | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.domain import Article, LaunchEvent, LaunchMention
-from handlers.events import resolve
+from handlers.events import SCHEDULE_SITE, resolve
 from handlers.matching.matcher import LaunchMatcher
 from handlers.ports import IngestStore
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
@@ -30,7 +30,7 @@ __all__ = [
     "schedule_link",
 ]
 
-SCHEDULE_SOURCE = "Launch Library 2"
+SCHEDULE_SOURCE = SCHEDULE_SITE
 #: Launches this close to their NET become events (further out they are schedule, not news).
 LINK_AHEAD = timedelta(days=3)
 #: A launch that ended this long ago still brings its outcome to its event.

@@ -130,3 +130,29 @@ async def test_two_starlink_launches_of_a_day_stay_two_events_and_vague_news_joi
         "falcon-9|starlink-12-3",
         "falcon-9|starlink-17-9",
     }
+
+
+async def test_a_starlink_report_joins_the_one_scheduled_starlink_flight_of_its_day_and_coast(
+    store,
+):
+    west = ScheduledLaunch(
+        "w", "Falcon 9 Block 5 | Starlink Group 17-9", ScheduleStatus.GO,
+        NOW + timedelta(hours=5), NetPrecision.MINUTE, vehicle="Falcon 9 Block 5",
+        provider="SpaceX", mission="Starlink Group 17-9", pad="Space Launch Complex 4E",
+        location="Vandenberg SFB, CA, USA",
+    )  # fmt: skip
+    await link_launches(store.events, default_matcher(), [west], NOW)
+    after = NOW + timedelta(hours=6)
+    await _news(store, "n1", "SpaceX launches 24 Starlink satellites from California", after)
+    await _news(store, "n2", "Falcon 9 launches 28 Starlink satellites from Florida", after)
+    events = await _events(store)
+    assert len(events) == 2
+    joined = next(e for e in events if e.key == "falcon-9|starlink-17-9")
+    assert len(joined.sources) == 2 and joined.status is LaunchStatus.LAUNCHED
+
+
+async def test_without_the_schedule_a_starlink_report_never_guesses_a_numbered_flight(store):
+    await _news(store, "n0", "SpaceX to launch Starlink 17-9 mission from California", NOW)
+    await _news(store, "n1", "SpaceX launches 24 Starlink satellites from California",
+                NOW + timedelta(hours=6))  # fmt: skip
+    assert len(await _events(store)) == 2

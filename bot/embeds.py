@@ -477,3 +477,25 @@ def reminder_content(
     if jump_url:
         tail += f"\n↪ {jump_url}"
     return truncate(head, CONTENT_MAX - len(tail)) + tail
+
+
+def notice_content(
+    event: LaunchEvent, tag: str, *, role_id: int | None, jump_url: str | None
+) -> str:
+    """The reply a status notice posts: a status (``launched`` ...), ``go``, ``success`` or
+    ``time@<launch time>`` (see :class:`handlers.domain.Notice`)."""
+    if tag in LaunchStatus.__members__.values():
+        return followup_content(event, LaunchStatus(tag), role_id=role_id, jump_url=jump_url)
+    if tag.startswith("time@"):
+        return reminder_content(event, 0, role_id=role_id, jump_url=jump_url)
+    name = safe_name(event, 300)
+    if tag == "go":
+        head = f"🟢 **Go for launch**: {name}"
+        if event.launch_time is not None and not event.launch_day_only:
+            head += f" lifts off {discord_time(event.launch_time, 'R')}"
+    else:
+        head = f"✅ **Success**: {name}"
+    if role_id:
+        head = f"{role_mention(role_id)} {head}"
+    link = f"\n↪ {jump_url}" if jump_url else ""
+    return truncate(head, CONTENT_MAX - len(link)) + link

@@ -37,7 +37,7 @@ import aiohttp
 import discord
 import yarl
 
-from bot.embeds import followup_content, post_content, reminder_content, render_event_embed
+from bot.embeds import notice_content, post_content, reminder_content, render_event_embed
 from bot.ratelimit import RequestPacer
 from handlers.domain import DeliveryJob, DeliveryKind
 from handlers.errors import error_text
@@ -188,9 +188,9 @@ class DiscordPublisher:
 
     async def _followup(self, job: DeliveryJob) -> discord.Message:
         sub = job.subscription
-        status = job.followup_status or job.event.status
-        content = followup_content(
-            job.event, status, role_id=sub.role_id, jump_url=self._alert_link(job)
+        tag = job.followup_status or job.event.status.value
+        content = notice_content(
+            job.event, tag, role_id=sub.role_id, jump_url=self._alert_link(job)
         )
         return await self._reply(job, content)
 

@@ -56,6 +56,9 @@ class LaunchMention:
     #: ("Cygnus" and "NG-24")? False for families flying several times a week (Starlink):
     #: a report of one could mean any of them.
     kin: bool = True
+    #: The launch schedule's own status for this launch ("Go", "In Flight", "Success" ...);
+    #: None in news.
+    phase: str | None = None
     #: May a report naming no mission join the one live event of its vehicle (and may a
     #: named flight join such a report's event)? Naming no rocket either: the one live
     #: event of the provider it names. False for rockets and providers flying several times
@@ -119,6 +122,8 @@ class LaunchEvent:
     history: tuple[StatusChange, ...] = ()
     #: ``launch_time`` stands for its whole UTC day (shown as a date, never as 00:00).
     launch_day_only: bool = False
+    #: The launch schedule's latest status for this launch (None: the schedule never said).
+    phase: str | None = None
 
     @property
     def name(self) -> str:
@@ -217,6 +222,20 @@ class SubscriptionState(StrEnum):
     PAUSED = "paused"
 
 
+class Notice(StrEnum):
+    """Short replies to a launch's alert that a channel may ask for (``/subscribe notices``)."""
+
+    GO = "go"  # the schedule says Go for launch
+    HOLD = "hold"  # on hold, scrubbed or delayed
+    LIFTOFF = "liftoff"  # launched: the schedule's In Flight or the first launch report
+    OUTCOME = "outcome"  # success (after liftoff) or failure
+    TIME = "time"  # the launch time moved
+
+
+#: What a channel gets unless it chooses: the follow-ups LaunchWatch always sent.
+DEFAULT_NOTICES = frozenset({Notice.HOLD, Notice.LIFTOFF, Notice.OUTCOME})
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A channel (or the console, in dry-run) that wants launch alerts."""
@@ -232,6 +251,8 @@ class Subscription:
     broken_reason: str | None = None
     #: Reminder lead times in seconds before liftoff, longest first (empty: none).
     reminders: tuple[int, ...] = ()
+    #: Which status notices the channel gets as replies to an alert.
+    notices: frozenset[Notice] = DEFAULT_NOTICES
 
 
 class DeliveryKind(StrEnum):
@@ -255,6 +276,7 @@ class DeliveryJob:
     nonce: str
     message_id: int | None = None
     posted_revision: int = 0
-    followup_status: LaunchStatus | None = None
+    #: For a follow-up: what it announces (a status, "go", "success" or "time@<launch time>").
+    followup_status: str | None = None
     #: For a reminder: its lead time in seconds before liftoff.
     reminder: int | None = None

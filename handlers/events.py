@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import islice
 
-from handlers.domain import Article, LaunchEvent, LaunchMention, LaunchStatus, Source, StatusChange
+from handlers.domain import (
+    Article,
+    LaunchEvent,
+    LaunchMention,
+    LaunchStatus,
+    Notice,
+    Source,
+    StatusChange,
+)
 from handlers.parser import canonical_url
 
 UPCOMING_WINDOW = timedelta(days=45)
@@ -64,6 +72,9 @@ class EventChange:
     changed: bool
     status_changed: bool
     previous_status: LaunchStatus | None = None
+    #: The status notices this change is news for, each with its one-of-a-kind tag
+    #: (``"launched"``, ``"go"``, ``"time@<launch time>"`` ...): a channel gets each once.
+    notices: tuple[tuple[Notice, str], ...] = ()
 
 
 def article_time(article: Article, now: datetime) -> datetime:
@@ -352,6 +363,7 @@ def _new_event(
         agencies=mention.agencies,
         launch_time=mention.launch_time,
         launch_day_only=mention.launch_day_only and mention.launch_time is not None,
+        phase=mention.phase,
         summary=article.summary,
         first_seen=now,
         updated=now,
@@ -406,6 +418,7 @@ def _merge(
         launch_time=launch_time,
         launch_day_only=day_only,
         sources=sources,
+        phase=mention.phase or event.phase,
     )
     changed = _visible(merged) != _visible(event)
     if status_changed:
@@ -420,7 +433,38 @@ def _merge(
         changed=changed,
         status_changed=status_changed,
         previous_status=event.status,
+        notices=_notices(event, merged, status_changed),
     )
+
+
+_STATUS_NOTICE = {
+    LaunchStatus.SCRUBBED: Notice.HOLD,
+    LaunchStatus.LAUNCHED: Notice.LIFTOFF,
+    LaunchStatus.FAILED: Notice.OUTCOME,
+}
+
+
+def _notices(
+    before: LaunchEvent, after: LaunchEvent, status_changed: bool
+) -> tuple[tuple[Notice, str], ...]:
+    """What a merge is news for: a new status, Go from the schedule, success after liftoff,
+    a launch time that moved while the launch is pending (not a day made exact)."""
+    found: list[tuple[Notice, str]] = []
+    if status_changed and after.status in _STATUS_NOTICE:
+        found.append((_STATUS_NOTICE[after.status], after.status.value))
+    if after.phase != before.phase:
+        if after.phase == "Go" and after.status is LaunchStatus.UPCOMING:
+            found.append((Notice.GO, "go"))
+        if after.phase == "Success" and after.status is LaunchStatus.LAUNCHED:
+            found.append((Notice.OUTCOME, "success"))
+    old, new = before.launch_time, after.launch_time
+    pending = not after.status.is_outcome
+    made_exact = before.launch_day_only and old is not None and new is not None
+    if made_exact and old.date() == new.date():  # type: ignore[union-attr]
+        return tuple(found)
+    if pending and old is not None and new is not None and new != old:
+        found.append((Notice.TIME, f"time@{new.isoformat()}"))
+    return tuple(found)
 
 
 def same_story(a: Source, b: Source) -> bool:
@@ -450,6 +494,7 @@ def _visible(event: LaunchEvent) -> tuple[object, ...]:
         event.launch_day_only,
         len(event.sources),
         event.summary,
+        event.phase,
     )
 
 

@@ -9,6 +9,7 @@ import aiosqlite
 
 from handlers.domain import (
     LaunchStatus,
+    Notice,
     Subscription,
     SubscriptionFilter,
     SubscriptionState,
@@ -79,4 +80,5 @@ def subscription_from_row(row: aiosqlite.Row) -> Subscription:
         state=SubscriptionState(row["state"]),
         broken_reason=row["broken_reason"],
         reminders=tuple(json.loads(row["reminders"])),
+        notices=frozenset(Notice(n) for n in json.loads(row["notices"])),
     )

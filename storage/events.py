@@ -18,9 +18,8 @@ from storage.feeds import write_success
 
 _EVENT_COLUMNS = (
     "id, key, status, status_at, vehicle, mission, site, crewed, agencies, launch_time,"
-    " launch_day_only, summary, first_seen, updated, revision"
+    " launch_day_only, summary, first_seen, updated, revision, phase"
 )
-_NOTIFY = frozenset({LaunchStatus.LAUNCHED, LaunchStatus.FAILED, LaunchStatus.SCRUBBED})
 
 
 async def load_events(
@@ -61,6 +60,7 @@ async def load_events(
             agencies=tuple(json.loads(r["agencies"])),
             launch_time=from_db(r["launch_time"]),
             launch_day_only=bool(r["launch_day_only"]),
+            phase=r["phase"],
             summary=r["summary"],
             first_seen=require_time(r["first_seen"]),
             updated=require_time(r["updated"]),
@@ -141,12 +141,13 @@ class SqliteIngest:
             event.summary,
             to_db(event.updated),
             event.revision,
+            event.phase,
         )
         if change.is_new:
             [row] = await self._conn.execute_fetchall(
                 "INSERT INTO events (status, status_at, vehicle, mission, site, crewed, agencies,"
-                " launch_time, launch_day_only, summary, updated, revision, key, scope,"
-                " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                " launch_time, launch_day_only, summary, updated, revision, phase, key, scope,"
+                " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (*values, event.key, scope, to_db(event.first_seen)),
             )
             event_id = int(row[0])
@@ -156,7 +157,7 @@ class SqliteIngest:
             await self._conn.execute(
                 "UPDATE events SET status = ?, status_at = ?, vehicle = ?, mission = ?, site = ?,"
                 " crewed = ?, agencies = ?, launch_time = ?, launch_day_only = ?, summary = ?,"
-                " updated = ?, revision = ?, key = ? WHERE id = ?",
+                " updated = ?, revision = ?, phase = ?, key = ? WHERE id = ?",
                 (*values, event.key, event_id),
             )
             new_history = event.history[-1:] if change.status_changed else ()
@@ -295,8 +296,10 @@ def _jobs_for(
     jobs = []
     if change.changed:
         jobs.append((sub.id, "edit", ""))
-    if wanted and change.status_changed and event.status in _NOTIFY:
-        jobs.append((sub.id, "followup", event.status.value))
+    if wanted:
+        jobs.extend(
+            (sub.id, "followup", tag) for notice, tag in change.notices if notice in sub.notices
+        )
     return jobs
 
 

@@ -65,9 +65,7 @@ class SqliteOutbox:
                     nonce=f"lw-{row['job_id']}",
                     message_id=row["message_id"],
                     posted_revision=row["posted_revision"] or 0,
-                    followup_status=LaunchStatus(row["followup_status"])
-                    if row["followup_status"]
-                    else None,
+                    followup_status=row["followup_status"] or None,
                     reminder=tag_offset(row["reminder"]) if row["reminder"] else None,
                 )
             )
@@ -102,6 +100,13 @@ class SqliteOutbox:
         time 0), once per new time."""
         wanted = await self._wanted_reminders(now)
         reminded = await self._reminded_times({event_id for _, event_id, _, _ in wanted})
+        # A channel with the "time" notice hears of a moved launch from that notice.
+        told_of_time = {
+            row[0]
+            for row in await self._db.fetchall(
+                "SELECT id FROM subscriptions WHERE notices LIKE '%\"time\"%'"
+            )
+        }
         jobs = [
             (sub_id, event_id, reminder_tag(offset, when), to_db(now), to_db(now))
             for sub_id, event_id, when, offsets in wanted
@@ -110,7 +115,7 @@ class SqliteOutbox:
         jobs.extend(
             (sub_id, event_id, reminder_tag(NEW_TIME, when), to_db(now), to_db(now))
             for sub_id, event_id, when, _ in wanted
-            if reminded.get((sub_id, event_id), {when}) - {when}
+            if reminded.get((sub_id, event_id), {when}) - {when} and sub_id not in told_of_time
         )
         if not jobs:
             return 0

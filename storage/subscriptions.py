@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from handlers.console import CONSOLE_TARGET
-from handlers.domain import Subscription, SubscriptionFilter, SubscriptionState
+from handlers.domain import Notice, Subscription, SubscriptionFilter, SubscriptionState
 from storage.codec import encode_filters, subscription_from_row, to_db
 from storage.database import Database
 
@@ -30,12 +30,14 @@ class SqliteSubscriptionStore:
         created_by: int | None,
         now: datetime,
         reminders: tuple[int, ...] | None = None,
+        notices: frozenset[Notice] | None = None,
     ) -> tuple[Subscription, bool]:
         """Create or replace the channel's subscription (re-activating it); True when new.
 
-        ``reminders`` (seconds before liftoff) replaces the channel's reminders; None keeps
-        them."""
+        ``reminders`` (seconds before liftoff) and ``notices`` replace the channel's; None
+        keeps them."""
         reminder_json = None if reminders is None else json.dumps(list(reminders))
+        notice_json = None if notices is None else json.dumps(sorted(notices))
         async with self._db.transaction() as conn:
             async with conn.execute(
                 "SELECT guild_id FROM subscriptions WHERE target = ? AND channel_id = ?",
@@ -46,12 +48,14 @@ class SqliteSubscriptionStore:
                 raise PermissionError("that channel belongs to another server")
             await conn.execute(
                 "INSERT INTO subscriptions (target, guild_id, channel_id, filters, role_id,"
-                " created_by, created_at, updated_at, reminders)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, '[]'))"
+                " created_by, created_at, updated_at, reminders, notices)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, '[]'),"
+                ' COALESCE(?, \'["hold", "liftoff", "outcome"]\'))'
                 " ON CONFLICT (target, channel_id) DO UPDATE SET filters = excluded.filters,"
                 " role_id = excluded.role_id, state = 'active', broken_reason = NULL,"
                 " updated_at = excluded.updated_at,"
-                " reminders = COALESCE(?, subscriptions.reminders)",
+                " reminders = COALESCE(?, subscriptions.reminders),"
+                " notices = COALESCE(?, subscriptions.notices)",
                 (
                     target,
                     guild_id,
@@ -62,7 +66,9 @@ class SqliteSubscriptionStore:
                     to_db(now),
                     to_db(now),
                     reminder_json,
+                    notice_json,
                     reminder_json,
+                    notice_json,
                 ),
             )
         sub = await self.get(target, channel_id)

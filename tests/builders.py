@@ -43,6 +43,8 @@ def mention(
     agencies: tuple[str, ...] = ("Roscosmos",),
     launch_time: datetime | None = None,
     kin: bool = True,
+    phase: str | None = None,
+    launch_day_only: bool = False,
 ) -> LaunchMention:
     """A launch mention for a crewed Soyuz flight unless told otherwise."""
     return LaunchMention(
@@ -56,6 +58,8 @@ def mention(
         event_key=key,
         confidence=0.9,
         kin=kin,
+        phase=phase,
+        launch_day_only=launch_day_only,
     )
 
 

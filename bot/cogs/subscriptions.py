@@ -28,7 +28,9 @@ from bot.embeds import pack_lines, safe_text, truncate
 from bot.publisher import missing_permissions
 from handlers.domain import (
     ALL_STATUSES,
+    DEFAULT_NOTICES,
     LaunchStatus,
+    Notice,
     Subscription,
     SubscriptionFilter,
     SubscriptionState,
@@ -221,11 +223,35 @@ _STATE_ICON = {
 }
 
 
+def parse_notices(text: str) -> frozenset[Notice]:
+    """``"go, liftoff"`` -> those notices; ``all`` / ``none``; anything else is a UserError."""
+    words = {w.strip().casefold() for w in text.split(",") if w.strip()}
+    if words <= {"none", "off"}:
+        return frozenset()
+    if words == {"all"}:
+        return frozenset(Notice)
+    known = {n.value for n in Notice}
+    unknown = sorted(words - known)
+    if unknown:
+        raise UserError(
+            f"Notices: {', '.join(unknown)} unknown; choose from {', '.join(sorted(known))},"
+            " all or none."
+        )
+    return frozenset(Notice(w) for w in words)
+
+
+def describe_notices(notices: frozenset[Notice]) -> str:
+    order = [n for n in Notice if n in notices]
+    return ", ".join(n.value for n in order) or "none"
+
+
 def subscription_line(sub: Subscription) -> str:
     """One line of /subscriptions, with the reason when broken."""
     role = f" · pings <@&{sub.role_id}>" if sub.role_id else ""
     if sub.reminders:
         role += f" · reminders {format_reminders(sub.reminders)}"
+    if sub.notices != DEFAULT_NOTICES:
+        role += f" · notices {describe_notices(sub.notices)}"
     line = f"{_STATE_ICON[sub.state]} <#{sub.channel_id}> — {describe_filters(sub.filters)}{role}"
     if sub.state is SubscriptionState.BROKEN:
         reason = truncate(sub.broken_reason or "unknown reason", 300)
@@ -264,6 +290,7 @@ class SubscriptionsCog(commands.Cog):
         crewed_only="Only launches with people on board",
         role="A role to ping with each new alert",
         reminders="Reminders before liftoff, e.g. 1d,1h,15m (1 minute to 31 days; none: off)",
+        notices="Replies to an alert: go, hold, liftoff, outcome, time (all; none)",
     )
     async def subscribe(
         self,
@@ -276,6 +303,7 @@ class SubscriptionsCog(commands.Cog):
         crewed_only: bool = False,
         role: discord.Role | None = None,
         reminders: str | None = None,
+        notices: str | None = None,
     ) -> None:
         """Create or update the channel's subscription."""
         kb = self.bot.knowledge
@@ -283,6 +311,7 @@ class SubscriptionsCog(commands.Cog):
             leads = None if reminders is None else parse_reminders(reminders)
         except ValueError as exc:
             raise UserError(f"Reminders: {exc}.") from None
+        wanted_notices = None if notices is None else parse_notices(notices)
         filters = SubscriptionFilter(
             statuses=parse_statuses(statuses),
             vehicles=canonical_names(vehicle, "vehicle", kb.canonical_vehicle, kb.vehicles()),
@@ -304,11 +333,14 @@ class SubscriptionsCog(commands.Cog):
                 created_by=interaction.user.id,
                 now=utc_now(),
                 reminders=leads,
+                notices=wanted_notices,
             )
         except PermissionError:
             raise UserError("That channel is subscribed from another server.") from None
         verb = "Subscribed" if created else "Updated"
         text = f"✅ {verb} {target.mention}: {describe_filters(sub.filters)}."
+        if sub.notices != DEFAULT_NOTICES:
+            text += f" Notices: {describe_notices(sub.notices)}."
         if sub.reminders:
             text += (
                 f" Reminders {format_reminders(sub.reminders)} before liftoff, for launches"

@@ -11,6 +11,7 @@ what it changes (an exact NET, Go to Success) edits the alert like any news woul
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,7 +68,7 @@ def mention_of(launch: ScheduledLaunch, matcher: LaunchMatcher) -> LaunchMention
     elif launch.net_precision is NetPrecision.DAY:
         stated = (launch.net, True)
     place = ", ".join(name for name in (launch.pad, launch.location) if name)
-    return matcher.named_launch(
+    mention = matcher.named_launch(
         vehicle=launch.vehicle,
         mission=launch.mission,
         place=place or None,
@@ -76,6 +77,7 @@ def mention_of(launch: ScheduledLaunch, matcher: LaunchMatcher) -> LaunchMention
         stated=stated,
         crewed=launch.crewed,
     )
+    return dataclasses.replace(mention, phase=launch.status.value)
 
 
 def schedule_article(launch: ScheduledLaunch, now: datetime) -> Article:

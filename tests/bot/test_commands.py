@@ -141,6 +141,19 @@ async def test_subscribe_with_reminders_and_change_them_later(fake, bot, core, w
     assert (await core.storage.subscriptions.get("discord", world.alerts.id)).reminders == ()
 
 
+async def test_subscribe_chooses_status_notices(fake, bot, core, world):
+    _, final = await invoke(fake, world, "subscribe", {"notices": "go, time, liftoff"})
+    assert "Notices: go, liftoff, time." in final_text(final)
+    sub = await core.storage.subscriptions.get("discord", world.alerts.id)
+    assert {n.value for n in sub.notices} == {"go", "liftoff", "time"}
+    _, final = await invoke(fake, world, "subscriptions")
+    assert "notices go, liftoff, time" in final_text(final)
+    _, final = await invoke(fake, world, "subscribe", {"notices": "go, sometimes"})
+    assert final.ephemeral and "Notices: sometimes unknown" in final_text(final)
+    await invoke(fake, world, "subscribe", {"notices": "none"})
+    assert (await core.storage.subscriptions.get("discord", world.alerts.id)).notices == set()
+
+
 async def test_subscribe_another_channel_announcement_or_thread(fake, bot, core, world):
     _, final = await invoke(fake, world, "subscribe", {"channel": world.news.id})
     assert f"Subscribed <#{world.news.id}>" in final_text(final)

@@ -405,3 +405,27 @@ async def test_a_new_time_notice_replies_with_the_new_time(fake, world, publishe
     assert reply.content.startswith(
         f"🕒 **New time**: Soyuz-2.1a | Soyuz MS-29 lifts off <t:{stamp}:R>"
     )
+
+
+@pytest.mark.parametrize(
+    ("tag", "start"),
+    [
+        ("go", "🟢 **Go for launch**: Soyuz-2.1a | Soyuz MS-29 lifts off <t:"),
+        ("success", "✅ **Success**: Soyuz-2.1a | Soyuz MS-29"),
+        (
+            "time@2026-03-02T12:00:00+00:00",
+            "🕒 **New time**: Soyuz-2.1a | Soyuz MS-29 lifts off <t:",
+        ),
+        ("scrubbed", "⏸️ **Scrubbed**: Soyuz-2.1a | Soyuz MS-29"),
+    ],
+)
+async def test_status_notices_reply_to_the_alert(fake, world, publisher, tag, start):
+    posted = await publisher.publish(job(world.alerts))
+    notice = replace(
+        job(world.alerts, DeliveryKind.FOLLOWUP, job_id=6, message_id=posted.message_id),
+        followup_status=tag,
+    )
+    assert (await publisher.publish(notice)).outcome is PublishOutcome.SENT
+    reply = fake.messages(world.alerts.id)[-1]
+    assert reply.content.startswith(start)
+    assert int(reply.message_reference["message_id"]) == posted.message_id

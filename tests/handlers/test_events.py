@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from handlers.domain import LaunchStatus
+from handlers.domain import LaunchStatus, Notice
 from handlers.events import next_status, resolve
 from tests.builders import T0, article, mention
 
@@ -487,3 +487,48 @@ def test_a_nameless_report_joins_the_one_live_launch_of_the_provider_it_names(
     )
     later = T0 + timedelta(hours=5)
     assert resolve(report, article("r", published=later), live, later).is_new is not joins
+
+
+# --------------------------------------------------------------------------- status notices
+def _merge_notices(before, after_mention, at=None):
+    at = at or T0 + timedelta(hours=1)
+    first = _stored(resolve(before, article("a"), [], T0))
+    return resolve(after_mention, article("b", published=at), [first], at).notices
+
+
+NET = T0 + timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        ({"status": UP}, {"status": SCRUB}, [(Notice.HOLD, "scrubbed")]),
+        ({"status": UP}, {"status": LAUNCHED}, [(Notice.LIFTOFF, "launched")]),
+        ({"status": LAUNCHED}, {"status": FAILED}, [(Notice.OUTCOME, "failed")]),
+        ({"status": UP, "phase": "TBC"}, {"status": UP, "phase": "Go"}, [(Notice.GO, "go")]),
+        (
+            {"status": LAUNCHED, "phase": "In Flight"},
+            {"status": LAUNCHED, "phase": "Success"},
+            [(Notice.OUTCOME, "success")],
+        ),
+        (
+            {"status": UP, "launch_time": NET},
+            {"status": UP, "launch_time": NET + timedelta(hours=2)},
+            [(Notice.TIME, f"time@{(NET + timedelta(hours=2)).isoformat()}")],
+        ),
+        # a day made exact is not a new time; nor a time read after liftoff; nor news again
+        (
+            {"status": UP, "launch_time": NET.replace(hour=0), "launch_day_only": True},
+            {"status": UP, "launch_time": NET + timedelta(hours=2)},
+            [],
+        ),
+        (
+            {"status": LAUNCHED, "launch_time": NET},
+            {"status": LAUNCHED, "launch_time": NET + timedelta(hours=2)},
+            [],
+        ),
+        ({"status": UP, "phase": "Go"}, {"status": UP, "phase": "Go"}, []),
+    ],
+)
+def test_a_change_names_the_notices_it_is_news_for(before, after, expected):
+    assert list(_merge_notices(mention(**before), mention(**after))) == expected

@@ -10,6 +10,7 @@ import pytest
 from handlers.domain import Article, DeliveryKind, LaunchStatus, SubscriptionFilter
 from handlers.events import resolve
 from handlers.matching.matcher import default_matcher
+from handlers.ports import PublishOutcome, PublishResult
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
 from handlers.schedule.linking import SCHEDULE_SOURCE, link_launches
 
@@ -156,3 +157,34 @@ async def test_without_the_schedule_a_starlink_report_never_guesses_a_numbered_f
     await _news(store, "n1", "SpaceX launches 24 Starlink satellites from California",
                 NOW + timedelta(hours=6))  # fmt: skip
     assert len(await _events(store)) == 2
+
+
+async def test_each_channel_gets_the_notices_it_chose_once(store):
+    from handlers.domain import Notice
+
+    await _subscribe(store)  # channel 10: the default hold, liftoff and outcome
+    await store.subscriptions.upsert(
+        target="discord", guild_id=1, channel_id=11, filters=SubscriptionFilter(),
+        role_id=None, created_by=None, now=NOW, notices=frozenset({Notice.GO, Notice.TIME}),
+    )  # fmt: skip
+    await link_launches(store.events, default_matcher(), [crew(ScheduleStatus.TBC)], NOW)
+    steps = [
+        (crew(), NOW + timedelta(hours=1)),  # TBC -> Go
+        (crew(), NOW + timedelta(hours=2)),  # nothing new
+        (crew(net=NET + timedelta(hours=3)), NOW + timedelta(hours=3)),  # the time moves
+        (crew(ScheduleStatus.IN_FLIGHT, net=NET + timedelta(hours=3)), NET + timedelta(hours=3)),
+        (crew(ScheduleStatus.SUCCESS, net=NET + timedelta(hours=3)), NET + timedelta(hours=4)),
+    ]
+    for launch, at in steps:
+        await link_launches(store.events, default_matcher(), [launch], at)
+    jobs = await store.outbox.claim("discord", NET + timedelta(hours=5), 50)
+    for job in jobs:  # posts first, so the replies can be handed out
+        if job.kind is DeliveryKind.POST:
+            await store.outbox.complete(job, PublishResult(PublishOutcome.SENT, message_id=1), NOW)
+    jobs = await store.outbox.claim("discord", NET + timedelta(hours=5), 50)
+    followups = {
+        (j.subscription.channel_id, j.followup_status.split("@")[0])
+        for j in jobs
+        if j.kind is DeliveryKind.FOLLOWUP
+    }
+    assert followups == {(10, "launched"), (10, "success"), (11, "go"), (11, "time")}

@@ -174,7 +174,7 @@ async def test_update_edits_and_status_change_follows_up_after_the_post(store):
     assert sorted(j.kind for j in jobs) == [DeliveryKind.EDIT, DeliveryKind.FOLLOWUP]
     assert all(j.message_id == 555 for j in jobs)
     followup = next(j for j in jobs if j.kind is DeliveryKind.FOLLOWUP)
-    assert followup.followup_status is LaunchStatus.LAUNCHED
+    assert followup.followup_status == LaunchStatus.LAUNCHED
 
 
 async def test_filtered_subscription_gets_a_post_when_the_event_starts_matching(store):

@@ -73,7 +73,12 @@ class ConsolePublisher:
                 job.event.name,
             )
             return sent
-        text = render_event_text(job.event, kind=job.kind, lead=job.reminder) + "\n\n"
+        text = (
+            render_event_text(
+                job.event, kind=job.kind, lead=job.reminder, notice=job.followup_status
+            )
+            + "\n\n"
+        )
         if self._ledger is not None:
             await self._ledger.set_meta(PRINTING_KEY, marker)
             crash_point("console.marked")

@@ -37,12 +37,14 @@ def render_event_text(
     kind: DeliveryKind = DeliveryKind.POST,
     max_sources: int = 10,
     lead: int | None = None,
+    notice: str | None = None,
 ) -> str:
     """A readable block: status, launch name, facts, time and sources with links (a
-    reminder ``lead`` seconds before liftoff says so first)."""
+    reminder ``lead`` seconds before liftoff, or a follow-up's ``notice``, says so first)."""
     head = f"[{STATUS_LABEL[event.status]}] {event.name}"
     if kind is DeliveryKind.FOLLOWUP:
-        head = f"[UPDATE → {STATUS_LABEL[event.status]}] {event.name}"
+        what = _NOTICE_LABEL.get((notice or "").split("@")[0], STATUS_LABEL[event.status])
+        head = f"[UPDATE → {what}] {event.name}"
     if kind is DeliveryKind.REMINDER:
         head = f"[REMINDER] {event.name} lifts off in {format_lead(lead or 0)}"
         if not lead:
@@ -62,6 +64,10 @@ def render_event_text(
     lines.extend(f"  {name}: {value}" for name, value in facts if value)
     lines.extend(_source_lines(event, max_sources))
     return terminal_safe("\n".join(lines))
+
+
+# Follow-ups that are not a status of their own (see handlers.domain.Notice).
+_NOTICE_LABEL = {"go": "GO FOR LAUNCH", "success": "SUCCESS", "time": "NEW TIME"}
 
 
 def terminal_safe(text: str) -> str:

@@ -188,3 +188,35 @@ async def test_each_channel_gets_the_notices_it_chose_once(store):
         if j.kind is DeliveryKind.FOLLOWUP
     }
     assert followups == {(10, "launched"), (10, "success"), (11, "go"), (11, "time")}
+
+
+async def test_the_dry_run_prints_go_and_success_as_what_they_are(store):
+    import io
+
+    from handlers.console import ConsolePublisher
+    from handlers.domain import Notice
+
+    await store.subscriptions.ensure_console(NOW)
+    await store.subscriptions.upsert(
+        target="console", guild_id=0, channel_id=0, filters=SubscriptionFilter(), role_id=None,
+        created_by=None, now=NOW, notices=frozenset(Notice),
+    )  # fmt: skip
+    out = io.StringIO()
+    console = ConsolePublisher(out)
+    steps = [
+        (crew(ScheduleStatus.TBC), NOW),
+        (crew(), NOW + timedelta(hours=1)),
+        (crew(ScheduleStatus.IN_FLIGHT), NET),
+        (crew(ScheduleStatus.SUCCESS), NET + timedelta(minutes=20)),
+    ]
+    for launch, at in steps:
+        await link_launches(store.events, default_matcher(), [launch], at)
+        for job in await store.outbox.claim("console", at, 10):
+            await store.outbox.complete(job, await console.publish(job), at)
+    heads = [block.splitlines()[0] for block in out.getvalue().strip().split("\n\n")]
+    assert heads == [
+        "[UPCOMING] Falcon 9 | Crew-15",
+        "[UPDATE → GO FOR LAUNCH] Falcon 9 | Crew-15",
+        "[UPDATE → LAUNCHED] Falcon 9 | Crew-15",
+        "[UPDATE → SUCCESS] Falcon 9 | Crew-15",
+    ]

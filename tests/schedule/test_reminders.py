@@ -222,3 +222,27 @@ async def test_news_of_a_launch_the_schedule_lacks_still_gets_reminders(store):
     await _post_delivered(store, NOW)
     due = mention.launch_time - timedelta(hours=1)
     assert await store.outbox.plan_reminders(due) == 1
+
+
+async def test_a_reminder_printed_before_a_crash_is_not_printed_again(store):
+    """The dry run marks a block before printing it; a process stopped between the print
+    and the commit finds the mark on restart and does not print the reminder twice."""
+    import io
+
+    from handlers.console import ConsolePublisher
+
+    await store.subscriptions.ensure_console(NOW, reminders=(H,))
+    await link_launches(store.events, default_matcher(), [crew()], NOW)
+    out = io.StringIO()
+    console = ConsolePublisher(out, ledger=store)
+    [post] = await store.outbox.claim("console", NOW, 10)
+    await store.outbox.complete(post, await console.publish(post), NOW)
+    due = NET - timedelta(hours=1)
+    await store.outbox.plan_reminders(due)
+    [reminder] = await store.outbox.claim("console", due, 10)
+    await console.publish(reminder)  # printed; the process "dies" before complete()
+    restarted = ConsolePublisher(out, ledger=store)
+    [again] = await store.outbox.claim("console", due, 10)
+    await store.outbox.complete(again, await restarted.publish(again), due)
+    assert out.getvalue().count("[REMINDER]") == 1
+    assert await store.outbox.claim("console", due, 10) == []

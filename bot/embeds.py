@@ -18,6 +18,8 @@ import discord
 import yarl
 
 from handlers.domain import LaunchEvent, LaunchStatus, Source, StatusChange
+from handlers.events import SCHEDULE_SITE
+from handlers.schedule.launches import NetPrecision, ScheduledLaunch
 from handlers.summary import format_lead
 
 # Discord's documented limits.
@@ -407,7 +409,33 @@ def render_list_embed(
     title: str, events: Iterable[LaunchEvent], *, empty: str = "No launches found."
 ) -> discord.Embed:
     """A compact list of launches (newest first, as given), one line each."""
-    lines = [list_line(e) for e in events]
+    return render_lines_embed(title, [list_line(e) for e in events], empty=empty)
+
+
+def schedule_line(launch: ScheduledLaunch, linked: LaunchEvent | None) -> str:
+    """One line of the schedule: name, the schedule's status, NET as precise as it is known
+    (a Discord timestamp: each reader's time zone), site, and the news linked to it."""
+    name = truncate(safe_text(launch.name), 120)
+    if launch.net_precision.has_time:
+        when = f"{discord_time(launch.net, 'R')} ({discord_time(launch.net, 'f')})"
+    elif launch.net_precision is NetPrecision.DAY:
+        when = f"on {launch.net:%d %b %Y}"
+    else:
+        when = f"NET {launch.net:%b %Y}"
+    parts = [f"🗓️ **{name}**", f"{safe_text(launch.status.value)} · {when}"]
+    if launch.location or launch.pad:
+        parts.append(truncate(safe_text(launch.location or launch.pad or ""), 60))
+    if linked is not None:
+        news = sum(1 for s in linked.sources if s.site != SCHEDULE_SITE)
+        if news:
+            parts.append(f"📰 {news} news {'story' if news == 1 else 'stories'}")
+    return " · ".join(parts)
+
+
+def render_lines_embed(
+    title: str, lines: list[str], *, empty: str = "No launches found."
+) -> discord.Embed:
+    """A compact list embed of ready-made lines."""
     embed = discord.Embed(title=truncate(title, TITLE_MAX), colour=discord.Colour(0x3B82F6))
     if not lines:
         embed.description = empty

@@ -6,6 +6,7 @@ another server's.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import discord
@@ -13,8 +14,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cogs import CogHost, UserError, close_matches, respond
-from bot.embeds import STATUS_LABEL, render_detail_embed, render_list_embed, safe_text, truncate
-from handlers.domain import LaunchEvent, LaunchStatus
+from bot.embeds import (
+    STATUS_LABEL,
+    event_time,
+    list_line,
+    render_detail_embed,
+    render_lines_embed,
+    render_list_embed,
+    safe_text,
+    schedule_line,
+    truncate,
+)
+from handlers.domain import LaunchEvent, LaunchStatus, utc_now
+from handlers.schedule.linking import mention_of
 
 if TYPE_CHECKING:
     from storage import SqliteEventStore
@@ -100,14 +112,34 @@ class LaunchesCog(commands.Cog):
     async def upcoming(
         self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10
     ) -> None:
-        """Soonest first."""
+        """Soonest first: the launch schedule (with the news linked to each launch) and the
+        launches only the news knows."""
         events = await self._events.recent(
             limit=limit, upcoming_only=True, scope=scope_of(interaction)
         )
-        embed = render_list_embed(
-            "Upcoming launches", events, empty="No upcoming launch in the news right now."
-        )
-        await respond(interaction, embed=embed)
+        now = utc_now()
+        scheduled = [
+            launch
+            for launch in await self.bot.storage.schedule.between(
+                now - timedelta(hours=1), now + timedelta(days=31)
+            )
+            if launch.status.pending
+        ]
+        if not scheduled:
+            embed = render_list_embed(
+                "Upcoming launches", events, empty="No upcoming launch in the news right now."
+            )
+            await respond(interaction, embed=embed)
+            return
+        by_key = {e.key: e for e in events}
+        timed: list[tuple[datetime, str]] = []
+        for launch in scheduled:
+            linked = by_key.pop(mention_of(launch, self.bot.core.matcher).event_key, None)
+            timed.append((launch.net, schedule_line(launch, linked)))
+        timed.extend((event_time(e), list_line(e)) for e in by_key.values())
+        timed.sort(key=lambda item: item[0])
+        lines = [line for _, line in timed[:limit]]
+        await respond(interaction, embed=render_lines_embed("Upcoming launches", lines))
 
     @recent.autocomplete("vehicle")
     async def _vehicle_autocomplete(

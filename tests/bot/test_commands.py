@@ -347,6 +347,34 @@ async def test_launches_upcoming(fake, bot, core, world):
     assert "Soyuz MS-29" in final_text(final) and "Crew-12" not in final_text(final)
 
 
+async def test_launches_upcoming_lists_the_schedule_with_its_news(fake, bot, core, world):
+    from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
+
+    now = utc_now()
+    soyuz_net = now + timedelta(days=3)
+    schedule = [
+        ScheduledLaunch("s", "Soyuz 2.1a | Soyuz MS-29", ScheduleStatus.GO, soyuz_net,
+                        NetPrecision.MINUTE, vehicle="Soyuz 2.1a", mission="Soyuz MS-29",
+                        location="Baikonur Cosmodrome, Kazakhstan"),
+        ScheduledLaunch("e", "Electron | Far Out", ScheduleStatus.TBD, now + timedelta(days=9),
+                        NetPrecision.COARSE, vehicle="Electron", mission="Far Out"),
+        ScheduledLaunch("d", "H3 | Done", ScheduleStatus.SUCCESS, now - timedelta(minutes=30),
+                        NetPrecision.MINUTE, vehicle="H3"),
+    ]  # fmt: skip
+    await core.storage.schedule.save(schedule, now)
+    await store_event(core, SOYUZ_UPCOMING)  # the news of the scheduled Soyuz
+    await store_event(core, "Vulcan set to launch weather satellite next week")  # news only
+    _, final = await invoke(fake, world, "launches upcoming")
+    lines = final.embeds[0]["description"].splitlines()
+    assert len(lines) == 3, lines
+    [soyuz] = [line for line in lines if "Soyuz MS-29" in line]
+    assert "Go ·" in soyuz and "Baikonur" in soyuz and "📰 1 news story" in soyuz
+    assert f"<t:{int(soyuz_net.timestamp())}:R>" in soyuz
+    assert any("Vulcan" in line for line in lines)
+    assert any("Far Out" in line and "NET" in line for line in lines)
+    assert "Done" not in final.embeds[0]["description"]  # launched: not upcoming
+
+
 async def test_launch_detail_by_autocomplete_id_and_by_name(fake, bot, core, world):
     event = await store_event(core, SOYUZ_UPCOMING)
     await store_event(core, SOYUZ_LAUNCHED)

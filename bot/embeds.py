@@ -359,14 +359,20 @@ def render_event_embed(event: LaunchEvent, *, role_id: int | None = None) -> dis
     return _fit_total(embed)
 
 
-def render_detail_embed(event: LaunchEvent) -> discord.Embed:
-    """Everything known about one launch: facts, full status history, every source."""
+def render_detail_embed(
+    event: LaunchEvent, scheduled: ScheduledLaunch | None = None
+) -> discord.Embed:
+    """Everything known about one launch: facts, what the schedule says (NET window,
+    probability, pad, webcast), full status history, every source."""
     embed = _base_embed(event)
     summary = truncate(safe_text(event.summary), 1500)
     if summary:
         embed.description = summary
     for name, value in _fact_fields(event):
         _add_field(embed, name, value)
+    if scheduled is not None:
+        for name, value in _schedule_fields(scheduled):
+            _add_field(embed, name, value)
     steps = [
         f"{STATUS_EMOJI[h.status]} {STATUS_LABEL[h.status]} — {discord_time(h.at, 'f')}"
         for h in event.history
@@ -379,6 +385,20 @@ def render_detail_embed(event: LaunchEvent) -> discord.Embed:
     for name, value in _source_fields(event.sources, room=room, max_fields=fields_left):
         _add_field(embed, name, value, inline=False)
     return _fit_total(embed)
+
+
+def _schedule_fields(launch: ScheduledLaunch) -> list[tuple[str, str]]:
+    fields = [("Schedule", safe_text(launch.status.value))]
+    if launch.window_start and launch.window_end and launch.window_end > launch.window_start:
+        opens, closes = discord_time(launch.window_start, "t"), discord_time(launch.window_end, "t")
+        fields.append(("Window", f"{opens} – {closes}"))
+    if launch.probability is not None:
+        fields.append(("Probability", f"{launch.probability}%"))
+    if launch.pad:
+        fields.append(("Pad", truncate(safe_text(launch.pad), 200)))
+    if launch.webcasts:
+        fields.append(("Webcast", truncate(f"<{launch.webcasts[0]}>", 1000)))
+    return fields
 
 
 def event_time(event: LaunchEvent) -> datetime:

@@ -58,6 +58,13 @@ class SqliteScheduleStore:
                 rows,
             )
 
+    async def get(self, launch_id: str) -> ScheduledLaunch | None:
+        """One stored launch by its schedule id."""
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM schedule_launches WHERE id = ?", (launch_id,)
+        )
+        return _launch(row) if row else None
+
     async def between(self, start: datetime, end: datetime) -> list[ScheduledLaunch]:
         """Launches with a NET in ``[start, end)``, soonest first."""
         rows = await self._db.fetchall(

@@ -26,7 +26,8 @@ from bot.embeds import (
     truncate,
 )
 from handlers.domain import LaunchEvent, LaunchStatus, utc_now
-from handlers.schedule.linking import mention_of
+from handlers.schedule.launches import ScheduledLaunch
+from handlers.schedule.linking import SCHEDULE_SOURCE, mention_of
 
 if TYPE_CHECKING:
     from storage import SqliteEventStore
@@ -170,7 +171,16 @@ class LaunchesCog(commands.Cog):
                 f"No launch matches `{shown}`. Pick one from the suggestions, "
                 "or see /launches recent."
             )
-        await respond(interaction, embed=render_detail_embed(event))
+        scheduled = await self._scheduled(event)
+        await respond(interaction, embed=render_detail_embed(event, scheduled))
+
+    async def _scheduled(self, event: LaunchEvent) -> ScheduledLaunch | None:
+        """The schedule's record of the event's launch, when the schedule is one of its
+        sources."""
+        for source in event.sources:
+            if source.site == SCHEDULE_SOURCE and source.article_key.startswith("schedule:"):
+                return await self.bot.storage.schedule.get(source.article_key.split(":", 1)[1])
+        return None
 
     async def find_event(self, text: str, scope: int) -> LaunchEvent | None:
         """The event an id (from autocomplete) or a typed name refers to, within ``scope``."""

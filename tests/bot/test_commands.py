@@ -375,6 +375,28 @@ async def test_launches_upcoming_lists_the_schedule_with_its_news(fake, bot, cor
     assert "Done" not in final.embeds[0]["description"]  # launched: not upcoming
 
 
+async def test_launch_detail_shows_what_the_schedule_says(fake, bot, core, world):
+    from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
+    from handlers.schedule.linking import link_launches
+
+    now = utc_now()
+    net = now + timedelta(hours=20)
+    launch = ScheduledLaunch(
+        "ll2-soyuz", "Soyuz 2.1a | Soyuz MS-29", ScheduleStatus.GO, net, NetPrecision.MINUTE,
+        window_start=net, window_end=net + timedelta(minutes=30), vehicle="Soyuz 2.1a",
+        mission="Soyuz MS-29", pad="Site 31/6", location="Baikonur Cosmodrome, Kazakhstan",
+        probability=85, webcasts=("https://video.example/soyuz",),
+    )  # fmt: skip
+    await core.storage.schedule.save([launch], now)
+    await link_launches(core.storage.events, core.matcher, [launch], now)
+    [event] = await core.storage.events.recent(limit=5, scope=0)
+    _, final = await invoke(fake, world, "launch", {"name": str(event.id)})
+    fields = {f["name"]: f["value"] for f in final.embeds[0]["fields"]}
+    assert fields["Schedule"] == "Go" and fields["Probability"] == "85%"
+    assert fields["Pad"] == "Site 31/6" and fields["Webcast"] == "<https://video.example/soyuz>"
+    assert fields["Window"].count("<t:") == 2
+
+
 async def test_launch_detail_by_autocomplete_id_and_by_name(fake, bot, core, world):
     event = await store_event(core, SOYUZ_UPCOMING)
     await store_event(core, SOYUZ_LAUNCHED)

@@ -32,7 +32,7 @@ from handlers.schedule.client import Kind, SchedulePage
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
 from handlers.schedule.linking import link_launches
 from handlers.schedule.refresh import ScheduleRefresher
-from handlers.schedule.reminders import grace, tag_offset
+from handlers.schedule.reminders import grace, tag_offset, tag_time
 from storage import Storage
 
 START = datetime(2030, 6, 10, tzinfo=UTC)
@@ -133,18 +133,21 @@ async def simulate(days: int, launches: int, budget: int, seed: int) -> dict[str
             )  # fmt: skip
             end = START + timedelta(days=days)
             next_schedule = next_remind = START
+            queued: set[tuple[int, str]] = set()  # reminders in the outbox so far
             while clock[0] < end:
                 now = clock[0]
                 if now >= next_schedule:
                     await refresher.run_due(now)
                     next_schedule = now + timedelta(seconds=SCHEDULE_TICK)
                 if now >= next_remind:
-                    before = await _queued(store)
                     await store.outbox.plan_reminders(now)
-                    for tag, launch_time in (await _queued(store)) - before:
+                    now_queued = await _queued(store)
+                    for _, tag in now_queued - queued:
+                        launch_time = tag_time(tag)
                         due = launch_time - timedelta(seconds=tag_offset(tag))
                         due = max(due, known_at.get(launch_time, due))
                         lateness.append((now - due).total_seconds())
+                    queued = now_queued
                     next_remind = now + timedelta(seconds=REMIND_TICK)
                     upcoming = await store.outbox.next_reminder(now)
                     if upcoming is not None and upcoming < next_remind:
@@ -167,12 +170,9 @@ async def simulate(days: int, launches: int, budget: int, seed: int) -> dict[str
     }
 
 
-async def _queued(store: Storage) -> set[tuple[str, datetime]]:
-    rows = await store.db.fetchall(
-        "SELECT o.reminder, e.launch_time FROM outbox o JOIN events e ON e.id = o.event_id"
-        " WHERE o.kind = 'reminder'"
-    )
-    return {(row[0], datetime.fromisoformat(row[1])) for row in rows}
+async def _queued(store: Storage) -> set[tuple[int, str]]:
+    rows = await store.db.fetchall("SELECT id, reminder FROM outbox WHERE kind = 'reminder'")
+    return {(row[0], row[1]) for row in rows}
 
 
 def _expected_reminders(

@@ -228,15 +228,15 @@ def _scheduled_kin(
         for e in ordered
         if vehicle_of_key(e.key) == vehicle
         and _in_family(family, e.key)
-        and is_scheduled(e)
+        and schedule_source(e) is not None
         and _near(key, e.launch_time, within=timedelta(days=1))
         and _is_live(e, at, UPCOMING_WINDOW)
     )
 
 
-def is_scheduled(event: LaunchEvent) -> bool:
-    """The launch schedule lists this event's launch (one of its sources is the schedule)."""
-    return any(s.site == SCHEDULE_SITE for s in event.sources)
+def schedule_source(event: LaunchEvent) -> Source | None:
+    """The source the launch schedule gave this event (None: the schedule does not list it)."""
+    return next((s for s in event.sources if s.site == SCHEDULE_SITE), None)
 
 
 def _near(dated_key: str, *times: datetime | None, within: timedelta = VAGUE_WINDOW) -> bool:
@@ -458,12 +458,10 @@ def _notices(
         if after.phase == "Success" and after.status is LaunchStatus.LAUNCHED:
             found.append((Notice.OUTCOME, "success"))
     old, new = before.launch_time, after.launch_time
-    pending = not after.status.is_outcome
-    made_exact = before.launch_day_only and old is not None and new is not None
-    if made_exact and old.date() == new.date():  # type: ignore[union-attr]
-        return tuple(found)
-    if pending and old is not None and new is not None and new != old:
-        found.append((Notice.TIME, f"time@{new.isoformat()}"))
+    if not after.status.is_outcome and old is not None and new is not None and new != old:
+        made_exact = before.launch_day_only and old.date() == new.date()
+        if not made_exact:
+            found.append((Notice.TIME, f"time@{new.isoformat()}"))
     return tuple(found)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from handlers.domain import DeliveryJob, DeliveryKind, LaunchEvent, LaunchStatus
+from handlers.domain import DeliveryJob, DeliveryKind, LaunchEvent, LaunchStatus, Notice
 from handlers.ports import PublishOutcome, PublishResult
 from handlers.schedule.reminders import (
     LONGEST,
@@ -22,6 +23,16 @@ from storage.events import SqliteEventStore
 
 MAX_ATTEMPTS = 8
 RETRY_CAP = 900.0  # seconds: the longest wait between two delivery attempts
+
+
+class WantedReminders(NamedTuple):
+    """One alerted channel's reminders of one launch."""
+
+    sub_id: int
+    event_id: int
+    launch_time: datetime
+    leads: tuple[int, ...]
+    notices: frozenset[Notice]
 
 
 class SqliteOutbox:
@@ -83,10 +94,10 @@ class SqliteOutbox:
     async def next_reminder(self, after: datetime) -> datetime | None:
         """When the first reminder later than ``after`` falls due (None: none to come)."""
         times = [
-            when - timedelta(seconds=offset)
-            for _, _, when, offsets in await self._wanted_reminders(after)
-            for offset in offsets
-            if when - timedelta(seconds=offset) > after
+            wanted.launch_time - timedelta(seconds=offset)
+            for wanted in await self._wanted_reminders(after)
+            for offset in wanted.leads
+            if wanted.launch_time - timedelta(seconds=offset) > after
         ]
         return min(times, default=None)
 
@@ -99,24 +110,22 @@ class SqliteOutbox:
         already reminded of another time for the launch first gets a "new time" notice (lead
         time 0), once per new time."""
         wanted = await self._wanted_reminders(now)
-        reminded = await self._reminded_times({event_id for _, event_id, _, _ in wanted})
-        # A channel with the "time" notice hears of a moved launch from that notice.
-        told_of_time = {
-            row[0]
-            for row in await self._db.fetchall(
-                "SELECT id FROM subscriptions WHERE notices LIKE '%\"time\"%'"
-            )
-        }
-        jobs = [
-            (sub_id, event_id, reminder_tag(offset, when), to_db(now), to_db(now))
-            for sub_id, event_id, when, offsets in wanted
-            for offset in due_reminders(when, offsets, now)
+        reminded = await self._reminded_times({w.event_id for w in wanted})
+        leads: list[tuple[WantedReminders, int]] = [
+            (w, offset) for w in wanted for offset in due_reminders(w.launch_time, w.leads, now)
         ]
-        jobs.extend(
-            (sub_id, event_id, reminder_tag(NEW_TIME, when), to_db(now), to_db(now))
-            for sub_id, event_id, when, _ in wanted
-            if reminded.get((sub_id, event_id), {when}) - {when} and sub_id not in told_of_time
+        # A moved launch: a "new time" notice where a reminder of another time went out,
+        # unless the channel hears of it from its "time" status notice.
+        leads.extend(
+            (w, NEW_TIME)
+            for w in wanted
+            if reminded.get((w.sub_id, w.event_id), {w.launch_time}) - {w.launch_time}
+            and Notice.TIME not in w.notices
         )
+        jobs = [
+            (w.sub_id, w.event_id, reminder_tag(offset, w.launch_time), to_db(now), to_db(now))
+            for w, offset in leads
+        ]
         if not jobs:
             return 0
         async with self._db.transaction() as conn:
@@ -141,12 +150,11 @@ class SqliteOutbox:
             times.setdefault((sub_id, event_id), set()).add(tag_time(tag))
         return times
 
-    async def _wanted_reminders(self, now: datetime) -> list[tuple[int, int, datetime, list[int]]]:
-        """(subscription, event, launch time, lead times) for every alerted channel that
-        wants reminders of an upcoming launch (not on hold or scrubbed) with an exact time in
-        the next 31 days."""
+    async def _wanted_reminders(self, now: datetime) -> list[WantedReminders]:
+        """Every alerted channel that wants reminders of an upcoming launch (not on hold or
+        scrubbed) with an exact time in the next 31 days."""
         rows = await self._db.fetchall(
-            "SELECT s.id, e.id, e.launch_time, s.reminders FROM events e"
+            "SELECT s.id, e.id, e.launch_time, s.reminders, s.notices FROM events e"
             " JOIN outbox p ON p.event_id = e.id AND p.kind = 'post' AND p.state != 'dead'"
             " JOIN subscriptions s ON s.id = p.subscription_id"
             " WHERE s.state = 'active' AND s.reminders != '[]'"
@@ -154,7 +162,16 @@ class SqliteOutbox:
             " AND e.launch_time > ? AND e.launch_time <= ?",
             (to_db(now), to_db(now + LONGEST + timedelta(minutes=1))),
         )
-        return [(row[0], row[1], require_time(row[2]), json.loads(row[3])) for row in rows]
+        return [
+            WantedReminders(
+                sub_id=row[0],
+                event_id=row[1],
+                launch_time=require_time(row[2]),
+                leads=tuple(json.loads(row[3])),
+                notices=frozenset(Notice(n) for n in json.loads(row[4])),
+            )
+            for row in rows
+        ]
 
     async def complete(self, job: DeliveryJob, result: PublishResult, now: datetime) -> None:
         """Store one outcome; a gone channel breaks its subscription and ends its jobs."""
@@ -257,5 +274,5 @@ def _still_wanted(tag: str, event: LaunchEvent) -> bool:
     return (
         event.status is LaunchStatus.UPCOMING
         and event.launch_time is not None
-        and reminder_tag(tag_offset(tag), event.launch_time) == tag
+        and tag_time(tag) == event.launch_time
     )

@@ -27,7 +27,7 @@ from bot.embeds import (
 )
 from handlers.domain import LaunchEvent, LaunchStatus, utc_now
 from handlers.schedule.launches import ScheduledLaunch
-from handlers.schedule.linking import SCHEDULE_SOURCE, mention_of
+from handlers.schedule.linking import mention_of, scheduled_id
 
 if TYPE_CHECKING:
     from storage import SqliteEventStore
@@ -175,12 +175,9 @@ class LaunchesCog(commands.Cog):
         await respond(interaction, embed=render_detail_embed(event, scheduled))
 
     async def _scheduled(self, event: LaunchEvent) -> ScheduledLaunch | None:
-        """The schedule's record of the event's launch, when the schedule is one of its
-        sources."""
-        for source in event.sources:
-            if source.site == SCHEDULE_SOURCE and source.article_key.startswith("schedule:"):
-                return await self.bot.storage.schedule.get(source.article_key.split(":", 1)[1])
-        return None
+        """The schedule's record of the event's launch, if the schedule lists it."""
+        launch_id = scheduled_id(event)
+        return await self.bot.storage.schedule.get(launch_id) if launch_id else None
 
     async def find_event(self, text: str, scope: int) -> LaunchEvent | None:
         """The event an id (from autocomplete) or a typed name refers to, within ``scope``."""

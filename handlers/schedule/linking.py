@@ -17,21 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from handlers.domain import Article, LaunchEvent, LaunchMention
-from handlers.events import SCHEDULE_SITE, resolve
+from handlers.events import SCHEDULE_SITE, resolve, schedule_source
 from handlers.matching.matcher import LaunchMatcher
 from handlers.ports import IngestStore
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
 
 __all__ = [
     "LINK_AHEAD",
-    "SCHEDULE_SOURCE",
     "LinkReport",
     "link_launches",
     "mention_of",
     "schedule_link",
+    "scheduled_id",
 ]
 
-SCHEDULE_SOURCE = SCHEDULE_SITE
+#: The article key of a schedule record's source: this prefix and the schedule's launch id.
+KEY_PREFIX = "schedule:"
 #: Launches this close to their NET become events (further out they are schedule, not news).
 LINK_AHEAD = timedelta(days=3)
 #: A launch that ended this long ago still brings its outcome to its event.
@@ -83,12 +84,12 @@ def mention_of(launch: ScheduledLaunch, matcher: LaunchMatcher) -> LaunchMention
 def schedule_article(launch: ScheduledLaunch, now: datetime) -> Article:
     """The schedule's record as the source of an event (one per launch)."""
     return Article(
-        key=f"schedule:{launch.id}",
+        key=f"{KEY_PREFIX}{launch.id}",
         title=launch.name,
         summary="",
         link=launch.webcasts[0] if launch.webcasts else None,
         published=now,
-        source=SCHEDULE_SOURCE,
+        source=SCHEDULE_SITE,
     )
 
 
@@ -117,4 +118,13 @@ async def link_launches(
 
 def schedule_link(event: LaunchEvent) -> str | None:
     """The webcast the schedule gave for the event's launch (its source's link), if any."""
-    return next((s.link for s in event.sources if s.site == SCHEDULE_SOURCE and s.link), None)
+    source = schedule_source(event)
+    return source.link if source is not None else None
+
+
+def scheduled_id(event: LaunchEvent) -> str | None:
+    """The schedule's id of the event's launch, if the schedule lists it."""
+    source = schedule_source(event)
+    if source is None or not source.article_key.startswith(KEY_PREFIX):
+        return None
+    return source.article_key.removeprefix(KEY_PREFIX)

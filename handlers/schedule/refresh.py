@@ -93,6 +93,12 @@ class ScheduleRefresher:
 
     async def next_due(self, now: datetime) -> datetime:
         """When the next request is worth making and allowed."""
+        due, _, _ = await self._due(now)
+        return due
+
+    async def _due(self, now: datetime) -> tuple[datetime, list[ScheduledLaunch], int]:
+        """When the next request is due, with what it was decided from: the stored launches
+        around now and the requests sent in the last hour."""
         launches = await self._store.between(now - AFTER_NET, now + HORIZON)
         last = await self._store.last_request()
         due = now
@@ -109,20 +115,19 @@ class ScheduleRefresher:
         due = max(due, self.budget.next_allowed(sent, now))
         if self.blocked_until is not None:
             due = max(due, self.blocked_until)
-        return due
+        return due, launches, len(sent)
 
     async def run_due(self, now: datetime) -> RefreshReport | None:
         """Read the schedule if a request is due now; None when nothing was due.
 
         While a launch whose NET has passed awaits its outcome, every other request reads
         the recent launches (where the outcome appears) instead of the upcoming ones."""
-        if await self.next_due(now) > now:
+        due, launches, sent = await self._due(now)
+        if due > now:
             return None
         kind: Kind = "upcoming"
-        launches = await self._store.between(now - AFTER_NET, now)
-        if any(launch.status.pending for launch in launches):
-            sent = await self._store.requests_since(now - HOUR)
-            kind = "previous" if len(sent) % 2 == 0 else "upcoming"
+        if any(launch.status.pending and launch.net < now for launch in launches):
+            kind = "previous" if sent % 2 == 0 else "upcoming"
         return await self.refresh(now, kind)
 
     async def refresh(self, now: datetime, kind: Kind) -> RefreshReport:

@@ -22,8 +22,8 @@ from handlers.domain import (
     StatusChange,
     Subscription,
 )
+from handlers.events import SCHEDULE_SITE
 from handlers.ports import PublishOutcome
-from handlers.schedule.linking import SCHEDULE_SOURCE
 from tests.bot.conftest import wait_for
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -216,7 +216,7 @@ async def test_a_reminder_replies_to_the_alert_with_the_time_and_the_webcast(
         reminder=3600,
     )  # fmt: skip
     webcast = Source("schedule:x", "Soyuz-2.1a | Soyuz MS-29", "https://video.example/live",
-                     SCHEDULE_SOURCE, T0)  # fmt: skip
+                     SCHEDULE_SITE, T0)  # fmt: skip
     remind = replace(remind, event=replace(remind.event, sources=(*remind.event.sources, webcast)))
     assert (await publisher.publish(remind)).outcome is PublishOutcome.SENT
     alert, reply = fake.messages(world.alerts.id)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handlers.domain import Article, DeliveryKind, LaunchStatus, SubscriptionFilter
-from handlers.events import resolve
+from handlers.events import SCHEDULE_SITE, resolve
 from handlers.matching.matcher import default_matcher
 from handlers.ports import PublishOutcome, PublishResult
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
-from handlers.schedule.linking import SCHEDULE_SOURCE, link_launches
+from handlers.schedule.linking import link_launches
 
 NOW = datetime(2030, 6, 10, 9, 0, tzinfo=UTC)  # a Monday
 NET = NOW + timedelta(hours=30)  # Tuesday 15:00 UTC
@@ -62,7 +62,7 @@ async def test_a_schedule_launch_becomes_an_event_with_its_exact_time(store):
     assert event.key == "falcon-9|crew-15" and event.status is LaunchStatus.UPCOMING
     assert event.launch_time == NET and not event.launch_day_only
     assert event.site == "Kennedy Space Center" and event.crewed is True
-    assert [s.site for s in event.sources] == [SCHEDULE_SOURCE]
+    assert [s.site for s in event.sources] == [SCHEDULE_SITE]
     again = await link_launches(store.events, default_matcher(), [crew()], NOW + timedelta(hours=1))
     assert again == type(again)()  # nothing new to say: no edit, no second post
 
@@ -126,7 +126,7 @@ async def test_two_starlink_launches_of_a_day_stay_two_events_and_vague_news_joi
     events = await _events(store)
     assert len(events) == 3
     assert {
-        e.key for e in events if len(e.sources) == 1 and e.sources[0].site == SCHEDULE_SOURCE
+        e.key for e in events if len(e.sources) == 1 and e.sources[0].site == SCHEDULE_SITE
     } == {
         "falcon-9|starlink-12-3",
         "falcon-9|starlink-17-9",

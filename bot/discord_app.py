@@ -21,6 +21,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.client import LaunchWatchBot
+from bot.guild_events import DiscordScheduledEvents
 from bot.health import HEARTBEAT_GATEWAY
 from bot.publisher import DiscordPublisher, jump_base
 from bot.ratelimit import RequestPacer
@@ -28,6 +29,7 @@ from bot.runtime import Core, Service, run_until
 from bot.settings import DEFAULT_API_BASE, Settings
 from handlers.domain import utc_now
 from handlers.errors import ConfigError, LaunchWatchError
+from handlers.guild_events import GuildEventSync
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,13 @@ async def run_discord(
     with discord_endpoints(settings):
         bot = LaunchWatchBot(core, pacer=pacer, **client_options)
         publisher = DiscordPublisher(bot, pacer, link_base=jump_base(settings.discord_api_base))
-        service = Service(core, [publisher])
+        guild_events = GuildEventSync(
+            core.storage.guild_events,
+            core.storage.events.get_many,
+            core.storage.schedule.get,
+            DiscordScheduledEvents(bot, pacer),
+        )
+        service = Service(core, [publisher], guild_events=guild_events)
         service_ref.append(service)
         async with bot:
             await _login(bot, token)

@@ -107,6 +107,50 @@ def alert_mentions(role_id: int | None) -> discord.AllowedMentions:
     )
 
 
+async def paced_call(
+    pacer: RequestPacer,
+    budget: float,
+    request: Callable[[], Awaitable[int | None]],
+    on_http_error: Callable[[discord.HTTPException], PublishResult],
+) -> PublishResult:
+    """One request to Discord within the pacer and ``budget`` seconds: its outcome, never
+    an exception. ``request`` answers the id of what it made (a message, an event)."""
+    paused = pacer.blocked_for()
+    if paused:
+        return PublishResult(
+            PublishOutcome.POSTPONED,
+            retry_after=paused,
+            error="paused: too many rejected requests to Discord recently",
+        )
+    # Waiting for a slot is not part of the request's time budget.
+    await pacer.acquire()
+    try:
+        async with asyncio.timeout(budget):
+            made = await request()
+    except discord.RateLimited as exc:
+        return PublishResult(
+            PublishOutcome.POSTPONED,
+            retry_after=exc.retry_after,
+            error=f"rate limited for {exc.retry_after:.0f}s",
+        )
+    except discord.HTTPException as exc:
+        if exc.status == 401:
+            log.critical("Discord rejected the bot token (401); deliveries are on hold")
+            return PublishResult(
+                PublishOutcome.POSTPONED,
+                retry_after=TOKEN_RETRY_AFTER,
+                error="Discord rejected the bot token (401)",
+            )
+        if exc.status == 429 or exc.status >= 500:
+            return PublishResult(
+                PublishOutcome.RETRY, error=f"Discord answered {exc.status}: {exc.text[:200]}"
+            )
+        return on_http_error(exc)
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return PublishResult(PublishOutcome.RETRY, error=f"network error: {error_text(exc)}")
+    return PublishResult(PublishOutcome.SENT, message_id=made)
+
+
 class DiscordPublisher:
     """Implements the Publisher port on a logged-in discord.py client."""
 
@@ -127,35 +171,19 @@ class DiscordPublisher:
 
     async def publish(self, job: DeliveryJob) -> PublishResult:
         """Carry out one job; every per-channel problem becomes an outcome."""
-        paused = self._pacer.blocked_for()
-        if paused:
-            return PublishResult(
-                PublishOutcome.POSTPONED,
-                retry_after=paused,
-                error="paused: too many rejected requests to Discord recently",
-            )
         action: Callable[[DeliveryJob], Awaitable[discord.Message]] = {
             DeliveryKind.POST: self._post,
             DeliveryKind.EDIT: self._edit,
             DeliveryKind.FOLLOWUP: self._followup,
             DeliveryKind.REMINDER: self._reminder,
         }[job.kind]
-        # Waiting for a slot is not part of the request's time budget.
-        await self._pacer.acquire()
-        try:
-            async with asyncio.timeout(self._timeout):
-                message = await action(job)
-        except discord.RateLimited as exc:
-            return PublishResult(
-                PublishOutcome.POSTPONED,
-                retry_after=exc.retry_after,
-                error=f"rate limited for {exc.retry_after:.0f}s",
-            )
-        except discord.HTTPException as exc:
-            return self._http_failure(job, exc)
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return PublishResult(PublishOutcome.RETRY, error=f"network error: {error_text(exc)}")
-        return PublishResult(PublishOutcome.SENT, message_id=message.id)
+
+        async def send() -> int:
+            return (await action(job)).id
+
+        return await paced_call(
+            self._pacer, self._timeout, send, lambda exc: self._http_failure(job, exc)
+        )
 
     # ------------------------------------------------------------------ actions
 
@@ -285,17 +313,6 @@ class DiscordPublisher:
             return PublishResult(PublishOutcome.GONE, error=reason)
         if isinstance(exc, discord.Forbidden):
             return PublishResult(PublishOutcome.GONE, error=self._why_forbidden(job, exc))
-        if exc.status == 401:
-            log.critical("Discord rejected the bot token (401); deliveries are on hold")
-            return PublishResult(
-                PublishOutcome.POSTPONED,
-                retry_after=TOKEN_RETRY_AFTER,
-                error="Discord rejected the bot token (401)",
-            )
-        if exc.status == 429 or exc.status >= 500:
-            return PublishResult(
-                PublishOutcome.RETRY, error=f"Discord answered {exc.status}: {exc.text[:200]}"
-            )
         log.error(
             "Discord rejected job=%d kind=%s channel=%d: %s %s",
             job.id,

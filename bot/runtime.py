@@ -26,6 +26,7 @@ from bot.settings import Settings
 from handlers.delivery import DeliveryWorker
 from handlers.domain import utc_now
 from handlers.fetcher import FeedFetcher, FetchLimits
+from handlers.guild_events import GuildEventSync
 from handlers.matching.matcher import LaunchMatcher, default_matcher
 from handlers.parserpool import ParserPool
 from handlers.pipeline import Pipeline, PipelineConfig, PollReport
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE = 6.0
 # How often the service asks whether a schedule request is due (the budget decides).
 SCHEDULE_TICK = 30.0
+# How often servers' scheduled events are brought in line with their launches.
+GUILD_EVENTS_TICK = 30.0
 # How often due reminders are queued (a reminder may be up to a minute late at worst).
 REMIND_TICK = 15.0
 # A feed nobody follows any more is kept this long (unpolled), so a server that follows it
@@ -202,8 +205,16 @@ async def open_core(
 class Service:
     """Scheduler + pipeline + delivery worker(s), started and stopped as one."""
 
-    def __init__(self, core: Core, publishers: list[Publisher]) -> None:
+    def __init__(
+        self,
+        core: Core,
+        publishers: list[Publisher],
+        *,
+        guild_events: GuildEventSync | None = None,
+    ) -> None:
         self.core = core
+        #: Keeps opted-in servers' Discord scheduled events in step (None: no Discord).
+        self.guild_events = guild_events
         on_result = core.metrics.observe_delivery if core.metrics is not None else None
         self.workers = [
             DeliveryWorker(core.storage.outbox, p, on_result=on_result) for p in publishers
@@ -248,9 +259,23 @@ class Service:
             return
         with self._job():
             try:
-                await refresher.run_due(utc_now())
+                report = await refresher.run_due(utc_now())
             except Exception:  # the schedule is an extra: news carries on without it
                 log.exception("launch schedule refresh failed")
+                return
+        if report is not None and report.saved:
+            # A webcast gone live or a new NET moves the servers' events at once.
+            await self.sync_guild_events()
+
+    async def sync_guild_events(self) -> None:
+        """Create, move, start and end opted-in servers' scheduled events."""
+        if self.guild_events is None:
+            return
+        with self._job():
+            try:
+                await self.guild_events.run_once()
+            except Exception:  # logged; the next tick syncs again
+                log.exception("syncing scheduled events failed")
 
     async def remind(self) -> None:
         """Queue the T-minus reminders due now, wake the delivery workers for them, and run
@@ -293,6 +318,8 @@ class Service:
         if self.core.schedule is not None:
             self._every(self.schedule_tick, "schedule", seconds=SCHEDULE_TICK, now=True)
         self._every(self.remind, "remind", seconds=REMIND_TICK)
+        if self.guild_events is not None:
+            self._every(self.sync_guild_events, "guild-events", seconds=GUILD_EVENTS_TICK)
         self._every(self.prune, "prune", seconds=6 * 3600)
         self._scheduler.start()
         self._worker_tasks = [

@@ -15,6 +15,7 @@ from storage.codec import to_db
 from storage.database import SCHEMA_VERSION, Database
 from storage.events import SqliteEventStore
 from storage.feeds import SqliteFeedStore
+from storage.guild_events import SqliteGuildEvents
 from storage.outbox import SqliteOutbox
 from storage.schedule import SqliteScheduleStore
 from storage.subscriptions import CONSOLE_TARGET, SqliteSubscriptionStore
@@ -25,6 +26,7 @@ __all__ = [
     "Database",
     "SqliteEventStore",
     "SqliteFeedStore",
+    "SqliteGuildEvents",
     "SqliteOutbox",
     "SqliteScheduleStore",
     "SqliteSubscriptionStore",
@@ -42,6 +44,7 @@ class Storage:
         self.outbox = SqliteOutbox(db, self.events)
         self.subscriptions = SqliteSubscriptionStore(db)
         self.schedule = SqliteScheduleStore(db)
+        self.guild_events = SqliteGuildEvents(db)
 
     @classmethod
     @asynccontextmanager

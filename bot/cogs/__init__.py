@@ -254,7 +254,14 @@ def build_cogs(bot: CogHost) -> list[commands.Cog]:
     """One cog per feature, each given the bot (and through it the core services)."""
     from bot.cogs.feeds import FeedsCog
     from bot.cogs.launches import LaunchesCog
+    from bot.cogs.server_events import ServerEventsCog
     from bot.cogs.status import StatusCog
     from bot.cogs.subscriptions import SubscriptionsCog
 
-    return [SubscriptionsCog(bot), LaunchesCog(bot), FeedsCog(bot), StatusCog(bot)]
+    return [
+        SubscriptionsCog(bot),
+        ServerEventsCog(bot),
+        LaunchesCog(bot),
+        FeedsCog(bot),
+        StatusCog(bot),
+    ]

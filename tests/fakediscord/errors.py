@@ -139,3 +139,19 @@ def invalid_json() -> DiscordError:
 def server_error(status: int) -> DiscordError:
     reasons = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
     return DiscordError(status, 0, f"{status}: {reasons.get(status, 'Server Error')}")
+
+
+def unknown_scheduled_event() -> DiscordError:
+    return DiscordError(404, 10070, "Unknown Guild Scheduled Event")
+
+
+def max_scheduled_events() -> DiscordError:
+    return DiscordError(400, 30038, "Maximum number of guild scheduled events reached (100)")
+
+
+def thread_archived() -> DiscordError:
+    return DiscordError(400, 50083, "Thread is archived")
+
+
+def thread_already_created() -> DiscordError:
+    return DiscordError(400, 160004, "A thread has already been created for this message")

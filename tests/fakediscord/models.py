@@ -55,6 +55,9 @@ class Permission:
     CHANGE_NICKNAME = 1 << 26
     MANAGE_ROLES = 1 << 28
     USE_APPLICATION_COMMANDS = 1 << 31
+    MANAGE_EVENTS = 1 << 33
+    CREATE_EVENTS = 1 << 44
+    MANAGE_THREADS = 1 << 34
     CREATE_PUBLIC_THREADS = 1 << 35
     SEND_MESSAGES_IN_THREADS = 1 << 38
 
@@ -236,6 +239,11 @@ class FakeChannel:
     owner_id: int | None = None
     last_message_id: int | None = None
     deleted: bool = False
+    #: Threads only: archived (read-only until unarchived) and locked (only Manage Threads
+    #: may unarchive).
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 4320
 
     @property
     def is_thread(self) -> bool:
@@ -264,10 +272,10 @@ class FakeChannel:
                 member_count=1,
                 total_message_sent=0,
                 thread_metadata={
-                    "archived": False,
-                    "auto_archive_duration": 4320,
+                    "archived": self.archived,
+                    "auto_archive_duration": self.auto_archive_duration,
                     "archive_timestamp": iso(utcnow()),
-                    "locked": False,
+                    "locked": self.locked,
                     "create_timestamp": iso(utcnow()),
                 },
             )

@@ -29,6 +29,8 @@ What it checks, like Discord does:
   discord.py takes a 429 for a Cloudflare ban). Global 429s carry only the global headers,
   as Discord's do. 401/403/429 responses are counted as "invalid requests".
 
+* scheduled events and threads from messages: see :mod:`.scheduling`.
+
 What it does not model: DMs, reactions, components beyond storing them, webhooks other than
 interaction ones, audit logs, voice, presences, member chunking beyond known members,
 Cloudflare bans, message content privacy over REST, per-route limits other than the
@@ -88,6 +90,7 @@ from .models import (
     utcnow,
 )
 from .ratelimit import BucketState, RateLimiter, retry_after_header
+from .scheduling import SchedulingMixin
 from .validation import (
     COMMANDS_PER_TYPE_MAX,
     INTERACTION_MESSAGE_FLAGS,
@@ -299,7 +302,7 @@ class CommandSync:
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeDiscord:
+class FakeDiscord(SchedulingMixin):
     """Discord's REST API and gateway for one bot, in-process. Use ``async with``."""
 
     def __init__(
@@ -353,6 +356,7 @@ class FakeDiscord:
         #: Exceptions raised by the fake's own handlers (re-raised by :meth:`stop`).
         self.internal_errors: list[BaseException] = []
 
+        self._init_scheduling()
         self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms)
         self._routes = self._build_routes()
         self._runner: web.AppRunner | None = None
@@ -1073,18 +1077,12 @@ class FakeDiscord:
 
     def permissions_for(self, guild: FakeGuild, user_id: int, channel: FakeChannel) -> int:
         """Discord's permission algorithm: roles, then @everyone/role/member overwrites."""
-        member = guild.members.get(user_id)
-        if member is None:
+        if guild.members.get(user_id) is None:
             return 0
-        if guild.owner_id == user_id:
-            return Permission.ALL
-        perms = guild.everyone_role.permissions
-        for role_id in member.role_ids:
-            role = guild.roles.get(role_id)
-            if role is not None:
-                perms |= role.permissions
-        if perms & Permission.ADMINISTRATOR:
-            return Permission.ALL
+        perms = self.guild_permissions(guild, user_id)
+        if perms == Permission.ALL:
+            return perms
+        member = guild.members[user_id]
         target = channel
         if channel.is_thread and channel.parent_id in guild.channels:
             target = guild.channels[channel.parent_id]
@@ -1408,6 +1406,8 @@ class FakeDiscord:
                 self._delete_command,
             ),
             r("GET", chan, self._get_channel),
+            r("PATCH", chan, self._edit_channel),
+            r("POST", f"{chan}/messages/{{message_id}}/threads", self._start_thread),
             r("GET", f"{chan}/messages", self._list_messages),
             r("POST", f"{chan}/messages", self._create_message),
             r("GET", f"{chan}/messages/{{message_id}}", self._get_message),
@@ -1419,6 +1419,16 @@ class FakeDiscord:
             r("GET", "/guilds/{guild_id}/channels", self._get_guild_channels),
             r("GET", "/guilds/{guild_id}/roles", self._get_guild_roles),
             r("GET", "/guilds/{guild_id}/members/{user_id}", self._get_member),
+            r("GET", "/guilds/{guild_id}/scheduled-events", self._list_scheduled_events),
+            r("POST", "/guilds/{guild_id}/scheduled-events", self._create_scheduled_event),
+            *(
+                r(method, "/guilds/{guild_id}/scheduled-events/{event_id}", handler)
+                for method, handler in (
+                    ("GET", self._get_scheduled_event),
+                    ("PATCH", self._edit_scheduled_event),
+                    ("DELETE", self._delete_scheduled_event),
+                )
+            ),
             r(
                 "POST",
                 "/interactions/{webhook_id}/{webhook_token}/callback",
@@ -1794,6 +1804,8 @@ class FakeDiscord:
         errs.raise_if_any()
         if message_is_empty(payload, file_count=len(req.files)):
             raise err.empty_message()
+        if channel.is_thread and channel.archived:
+            raise err.thread_archived()
         send_bit = (
             Permission.SEND_MESSAGES_IN_THREADS if channel.is_thread else Permission.SEND_MESSAGES
         )

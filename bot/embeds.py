@@ -528,10 +528,15 @@ def reminder_content(
 
 
 def notice_content(
-    event: LaunchEvent, tag: str, *, role_id: int | None, jump_url: str | None
+    event: LaunchEvent,
+    tag: str,
+    *,
+    role_id: int | None,
+    jump_url: str | None,
+    webcast: str | None = None,
 ) -> str:
-    """The reply a status notice posts: a status (``launched`` ...), ``go``, ``success`` or
-    ``time@<launch time>`` (see :class:`handlers.domain.Notice`)."""
+    """The reply a status notice posts: a status (``launched`` ...), ``go``, ``success``,
+    ``webcast`` or ``time@<launch time>`` (see :class:`handlers.domain.Notice`)."""
     if tag in LaunchStatus.__members__.values():
         return followup_content(event, LaunchStatus(tag), role_id=role_id, jump_url=jump_url)
     if tag.startswith("time@"):
@@ -541,6 +546,12 @@ def notice_content(
         head = f"🟢 **Go for launch**: {name}"
         if event.launch_time is not None and not event.launch_day_only:
             head += f" lifts off {discord_time(event.launch_time, 'R')}"
+    elif tag == "webcast":
+        head = f"📺 **Webcast live**: {name}"
+        if event.launch_time is not None and not event.launch_day_only:
+            head += f", liftoff {discord_time(event.launch_time, 'R')}"
+        if webcast:
+            head += f"\n{webcast}"
     else:
         head = f"✅ **Success**: {name}"
     if role_id:

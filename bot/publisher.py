@@ -29,15 +29,22 @@ network errors, timeouts               RETRY with backoff
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import discord
 import yarl
 
-from bot.embeds import notice_content, post_content, reminder_content, render_event_embed
+from bot.embeds import (
+    notice_content,
+    post_content,
+    reminder_content,
+    render_event_embed,
+    truncate,
+)
 from bot.ratelimit import RequestPacer
 from handlers.domain import DeliveryJob, DeliveryKind
 from handlers.errors import error_text
@@ -47,10 +54,15 @@ from handlers.schedule.linking import schedule_link
 log = logging.getLogger(__name__)
 
 DISCORD_WEB = "https://discord.com"
+THREAD_NAME_MAX = 100
+#: A launch's thread archives after a quiet week (reminders come up to days apart).
+THREAD_ARCHIVE_MINUTES: Literal[10080] = 10080
 REQUEST_TIMEOUT = 30.0
 TOKEN_RETRY_AFTER = 300.0
 
 # Discord JSON error codes this module acts on.
+THREAD_ARCHIVED = 50083
+THREAD_ALREADY_CREATED = 160004
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_GUILD = 10004
 UNKNOWN_MESSAGE = 10008
@@ -181,9 +193,18 @@ class DiscordPublisher:
         async def send() -> int:
             return (await action(job)).id
 
-        return await paced_call(
+        result = await paced_call(
             self._pacer, self._timeout, send, lambda exc: self._http_failure(job, exc)
         )
+        if (
+            job.kind is DeliveryKind.POST
+            and job.subscription.threads
+            and result.outcome is PublishOutcome.SENT
+            and result.message_id is not None
+        ):
+            thread = await self._open_thread(job, result.message_id)
+            result = dataclasses.replace(result, thread_id=thread)
+        return result
 
     # ------------------------------------------------------------------ actions
 
@@ -218,7 +239,11 @@ class DiscordPublisher:
         sub = job.subscription
         tag = job.followup_status or job.event.status.value
         content = notice_content(
-            job.event, tag, role_id=sub.role_id, jump_url=self._alert_link(job)
+            job.event,
+            tag,
+            role_id=sub.role_id,
+            jump_url=self._alert_link(job),
+            webcast=schedule_link(job.event),
         )
         return await self._reply(job, content)
 
@@ -239,9 +264,49 @@ class DiscordPublisher:
             return None
         return message_link(self._link_base, sub.guild_id, sub.channel_id, job.message_id)
 
+    async def _open_thread(self, job: DeliveryJob, message_id: int) -> int | None:
+        """Open the launch's thread on its alert; its id (the message's), or None when
+        Discord refuses (the follow-ups then reply in the channel).
+
+        A post repeated after a crash finds the thread already there (160004): a thread
+        started from a message has the message's id."""
+        sub = job.subscription
+        name = truncate(job.event.name, THREAD_NAME_MAX) or "Launch"
+        try:
+            await self._pacer.acquire()
+            async with asyncio.timeout(self._timeout):
+                await self._client.http.start_thread_with_message(
+                    sub.channel_id,
+                    message_id,
+                    name=name,
+                    auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+                )
+        except discord.HTTPException as exc:
+            if exc.code == THREAD_ALREADY_CREATED:
+                return message_id
+            why = (
+                "missing permission: Create Public Threads"
+                if isinstance(exc, discord.Forbidden)
+                else f"Discord answered {exc.status}: {exc.text[:200]}"
+            )
+            log.warning(
+                "no thread for the alert in channel %d (%s); follow-ups reply in the channel",
+                sub.channel_id,
+                why,
+            )
+            return None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("no thread for the alert in channel %d: %s", sub.channel_id, exc)
+            return None
+        return message_id
+
     async def _reply(self, job: DeliveryJob, content: str) -> discord.Message:
-        """Send ``content`` as a reply to the job's alert (a plain message if replies are
-        not allowed there)."""
+        """Send ``content`` into the launch's thread, or as a reply to the job's alert (a
+        plain message if replies are not allowed there)."""
+        if job.thread_id:
+            sent = await self._in_thread(job, job.thread_id, content)
+            if sent is not None:
+                return sent
         sub = job.subscription
         reference = None
         if job.message_id and self._may_reply(sub.channel_id):
@@ -265,6 +330,39 @@ class DiscordPublisher:
         # Replying needs Read Message History; the link alone is enough without it.
         await self._pacer.acquire()
         return await channel.send(**kwargs)
+
+    async def _in_thread(
+        self, job: DeliveryJob, thread_id: int, content: str
+    ) -> discord.Message | None:
+        """Post in the thread, unarchiving it first if it went quiet; None when the thread
+        is gone, locked or closed to the bot (the caller falls back to the channel)."""
+        thread = self._client.get_partial_messageable(thread_id, guild_id=job.subscription.guild_id)
+        kwargs: dict[str, Any] = {
+            "content": content,
+            "nonce": job.nonce,
+            "allowed_mentions": alert_mentions(job.subscription.role_id),
+        }
+        for attempt in range(2):
+            try:
+                return await thread.send(**kwargs)
+            except discord.HTTPException as exc:
+                if exc.status == 429 or exc.status >= 500 or exc.status == 401:
+                    raise
+                if exc.code != THREAD_ARCHIVED or attempt:
+                    log.info(
+                        "thread %d refused a follow-up (%s); using the channel", thread_id, exc
+                    )
+                    return None
+            try:
+                await self._pacer.acquire()
+                await self._client.http.edit_channel(thread_id, archived=False)
+            except discord.HTTPException as exc:
+                if exc.status == 429 or exc.status >= 500:
+                    raise
+                log.info("cannot unarchive thread %d (%s); using the channel", thread_id, exc)
+                return None
+            await self._pacer.acquire()
+        return None
 
     def _may_reply(self, channel_id: int) -> bool:
         perms = self._cached_permissions(channel_id)

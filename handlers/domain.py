@@ -230,6 +230,7 @@ class Notice(StrEnum):
     LIFTOFF = "liftoff"  # launched: the schedule's In Flight or the first launch report
     OUTCOME = "outcome"  # success (after liftoff) or failure
     TIME = "time"  # the launch time moved
+    WEBCAST = "webcast"  # the official webcast went live (from the launch schedule)
 
 
 #: What a channel gets unless it chooses: the follow-ups LaunchWatch always sent.
@@ -253,6 +254,8 @@ class Subscription:
     reminders: tuple[int, ...] = ()
     #: Which status notices the channel gets as replies to an alert.
     notices: frozenset[Notice] = DEFAULT_NOTICES
+    #: Each alert opens a thread where that launch's notices and reminders go.
+    threads: bool = False
 
 
 class DeliveryKind(StrEnum):
@@ -280,3 +283,5 @@ class DeliveryJob:
     followup_status: str | None = None
     #: For a reminder: its lead time in seconds before liftoff.
     reminder: int | None = None
+    #: The thread opened on the alert (None: none), where notices and reminders go.
+    thread_id: int | None = None

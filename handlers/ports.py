@@ -77,6 +77,11 @@ class IngestTransaction(Protocol):
         feed ``feed_id`` brought."""
         ...
 
+    async def enqueue_webcast(self, event: LaunchEvent, url: str, now: datetime) -> int:
+        """The launch's official webcast is live at ``url``: make it the schedule source's
+        link and queue a "webcast" notice for each alerted channel that wants one."""
+        ...
+
     async def record_success(self, success: FeedSuccess) -> None:
         """Store the feed's new validators and schedule."""
         ...
@@ -124,6 +129,8 @@ class PublishResult:
     message_id: int | None = None
     retry_after: float | None = None
     error: str | None = None
+    #: A post that opened a thread on its message: the thread's id.
+    thread_id: int | None = None
 
     def __post_init__(self) -> None:
         # The error is stored (outbox, a broken subscription's reason) and shown in

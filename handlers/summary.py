@@ -67,7 +67,12 @@ def render_event_text(
 
 
 # Follow-ups that are not a status of their own (see handlers.domain.Notice).
-_NOTICE_LABEL = {"go": "GO FOR LAUNCH", "success": "SUCCESS", "time": "NEW TIME"}
+_NOTICE_LABEL = {
+    "go": "GO FOR LAUNCH",
+    "success": "SUCCESS",
+    "time": "NEW TIME",
+    "webcast": "WEBCAST LIVE",
+}
 
 
 def terminal_safe(text: str) -> str:

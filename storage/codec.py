@@ -81,4 +81,5 @@ def subscription_from_row(row: aiosqlite.Row) -> Subscription:
         broken_reason=row["broken_reason"],
         reminders=tuple(json.loads(row["reminders"])),
         notices=frozenset(Notice(n) for n in json.loads(row["notices"])),
+        threads=bool(row["threads"]),
     )

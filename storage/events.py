@@ -9,8 +9,15 @@ from datetime import datetime
 
 import aiosqlite
 
-from handlers.domain import LaunchEvent, LaunchStatus, Source, StatusChange, Subscription
-from handlers.events import EDIT_DEBOUNCE, EventChange, is_nameless_key
+from handlers.domain import (
+    LaunchEvent,
+    LaunchStatus,
+    Notice,
+    Source,
+    StatusChange,
+    Subscription,
+)
+from handlers.events import EDIT_DEBOUNCE, SCHEDULE_SITE, EventChange, is_nameless_key
 from handlers.ports import FeedSuccess
 from storage.codec import from_db, require_time, subscription_from_row, to_db
 from storage.database import Database
@@ -279,6 +286,34 @@ class SqliteIngest:
             " ON CONFLICT (subscription_id, event_id) WHERE kind = 'edit' AND state = 'pending'"
             " DO UPDATE SET next_attempt_at = MIN(next_attempt_at, excluded.next_attempt_at)",
             rows,
+        )
+        return max(cur.rowcount, 0)
+
+    async def enqueue_webcast(self, event: LaunchEvent, url: str, now: datetime) -> int:
+        """The webcast is live: the schedule source links to it, and every channel that got
+        the alert, matches the event and wants webcast notices gets one (once: the tag is
+        unique per alert)."""
+        await self._conn.execute(
+            "UPDATE event_sources SET link = ? WHERE event_id = ? AND site = ?"
+            " AND (link IS NULL OR link != ?)",
+            (url, event.id, SCHEDULE_SITE, url),
+        )
+        rows = await self._conn.execute_fetchall(
+            "SELECT s.* FROM subscriptions s JOIN outbox p ON p.subscription_id = s.id"
+            " AND p.event_id = ? AND p.kind = 'post' AND p.state != 'dead'"
+            " WHERE s.state = 'active' AND EXISTS (SELECT 1 FROM json_each(s.notices)"
+            " WHERE value = ?)",
+            (event.id, Notice.WEBCAST.value),
+        )
+        wanted = [sub.id for sub in map(subscription_from_row, rows) if sub.filters.matches(event)]
+        if not wanted:
+            return 0
+        stamp = to_db(now)
+        cur = await self._conn.executemany(
+            "INSERT INTO outbox (subscription_id, event_id, kind, followup_status,"
+            " next_attempt_at, created_at) VALUES (?, ?, 'followup', ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(sid, event.id, Notice.WEBCAST.value, stamp, stamp) for sid in wanted],
         )
         return max(cur.rowcount, 0)
 

@@ -46,7 +46,7 @@ class SqliteOutbox:
         """Due jobs for ``target``; edits and follow-ups wait until their post has a message."""
         rows = await self._db.fetchall(
             "SELECT o.id AS job_id, o.kind, o.followup_status, o.reminder, o.attempts, o.event_id,"
-            " d.message_id, d.posted_revision, s.*"
+            " d.message_id, d.posted_revision, d.thread_id, s.*"
             " FROM outbox o JOIN subscriptions s ON s.id = o.subscription_id"
             " LEFT JOIN deliveries d"
             "   ON d.subscription_id = o.subscription_id AND d.event_id = o.event_id"
@@ -78,6 +78,7 @@ class SqliteOutbox:
                     posted_revision=row["posted_revision"] or 0,
                     followup_status=row["followup_status"] or None,
                     reminder=tag_offset(row["reminder"]) if row["reminder"] else None,
+                    thread_id=row["thread_id"],
                 )
             )
         if stale:
@@ -185,11 +186,19 @@ class SqliteOutbox:
                 if job.kind not in (DeliveryKind.FOLLOWUP, DeliveryKind.REMINDER):
                     await conn.execute(
                         "INSERT INTO deliveries (subscription_id, event_id, message_id,"
-                        " posted_revision) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                        " posted_revision, thread_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO"
+                        " UPDATE SET"
                         " message_id = COALESCE(deliveries.message_id, excluded.message_id),"
                         " posted_revision = MAX(deliveries.posted_revision,"
-                        " excluded.posted_revision)",
-                        (job.subscription.id, job.event.id, result.message_id, job.event.revision),
+                        " excluded.posted_revision),"
+                        " thread_id = COALESCE(deliveries.thread_id, excluded.thread_id)",
+                        (
+                            job.subscription.id,
+                            job.event.id,
+                            result.message_id,
+                            job.event.revision,
+                            result.thread_id,
+                        ),
                     )
             elif result.outcome is PublishOutcome.POSTPONED:
                 await conn.execute(

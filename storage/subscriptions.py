@@ -31,11 +31,13 @@ class SqliteSubscriptionStore:
         now: datetime,
         reminders: tuple[int, ...] | None = None,
         notices: frozenset[Notice] | None = None,
+        threads: bool | None = None,
     ) -> tuple[Subscription, bool]:
         """Create or replace the channel's subscription (re-activating it); True when new.
 
-        ``reminders`` (seconds before liftoff) and ``notices`` replace the channel's; None
-        keeps them."""
+        ``reminders`` (seconds before liftoff), ``notices`` and ``threads`` replace the
+        channel's; None keeps them."""
+        thread_flag = None if threads is None else int(threads)
         reminder_json = None if reminders is None else json.dumps(list(reminders))
         notice_json = None if notices is None else json.dumps(sorted(notices))
         async with self._db.transaction() as conn:
@@ -48,14 +50,15 @@ class SqliteSubscriptionStore:
                 raise PermissionError("that channel belongs to another server")
             await conn.execute(
                 "INSERT INTO subscriptions (target, guild_id, channel_id, filters, role_id,"
-                " created_by, created_at, updated_at, reminders, notices)"
+                " created_by, created_at, updated_at, reminders, notices, threads)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, '[]'),"
-                ' COALESCE(?, \'["hold", "liftoff", "outcome"]\'))'
+                ' COALESCE(?, \'["hold", "liftoff", "outcome"]\'), COALESCE(?, 0))'
                 " ON CONFLICT (target, channel_id) DO UPDATE SET filters = excluded.filters,"
                 " role_id = excluded.role_id, state = 'active', broken_reason = NULL,"
                 " updated_at = excluded.updated_at,"
                 " reminders = COALESCE(?, subscriptions.reminders),"
-                " notices = COALESCE(?, subscriptions.notices)",
+                " notices = COALESCE(?, subscriptions.notices),"
+                " threads = COALESCE(?, subscriptions.threads)",
                 (
                     target,
                     guild_id,
@@ -67,8 +70,10 @@ class SqliteSubscriptionStore:
                     to_db(now),
                     reminder_json,
                     notice_json,
+                    thread_flag,
                     reminder_json,
                     notice_json,
+                    thread_flag,
                 ),
             )
         sub = await self.get(target, channel_id)

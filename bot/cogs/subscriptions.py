@@ -8,6 +8,7 @@ and LaunchWatch must be able to post embeds there.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,8 @@ class Target:
 
     id: int
     is_thread: bool
+    #: The bot's permissions there, when known.
+    perms: discord.Permissions | None = None
 
     @property
     def mention(self) -> str:
@@ -120,8 +123,15 @@ async def resolve_target(
             f"<#{channel_id}> is {_type_name(found.type)}."
         )
     target = Target(channel_id, found.type in THREAD_TYPES)
-    _check_bot_permissions(interaction, guild, found, target)
-    return target
+    perms = _bot_permissions(interaction, guild, found, target)
+    if perms is not None:
+        missing = missing_permissions(perms, thread=target.is_thread)
+        if missing:
+            raise UserError(
+                f"I can't post alerts in {target.mention}: I'm missing **{', '.join(missing)}**"
+                " there. Grant LaunchWatch these permissions, then run /subscribe again."
+            )
+    return dataclasses.replace(target, perms=perms)
 
 
 async def _fetch_channel(bot: CogHost, channel_id: int) -> Any:
@@ -135,23 +145,30 @@ async def _fetch_channel(bot: CogHost, channel_id: int) -> Any:
         raise UserError(f"Discord did not let me check that channel ({exc.status}).") from exc
 
 
-def _check_bot_permissions(
+def _bot_permissions(
     interaction: discord.Interaction, guild: discord.Guild, channel: Any, target: Target
-) -> None:
+) -> discord.Permissions | None:
+    """The bot's permissions in the target channel (None: unknown; the first delivery will
+    tell, and /subscriptions shows it)."""
     if target.id == interaction.channel_id:
         # Discord computes the bot's permissions in the channel a command runs in.
-        perms: discord.Permissions | None = interaction.app_permissions
-    elif guild.me is not None and hasattr(channel, "permissions_for"):
-        perms = channel.permissions_for(guild.me)
-    else:
-        perms = None  # unknown: the first delivery will tell, and /subscriptions shows it
-    if perms is None:
-        return
-    missing = missing_permissions(perms, thread=target.is_thread)
-    if missing:
+        return interaction.app_permissions
+    if guild.me is not None and hasattr(channel, "permissions_for"):
+        return channel.permissions_for(guild.me)  # type: ignore[no-any-return]
+    return None
+
+
+def check_threads(target: Target) -> None:
+    """A thread per launch needs a channel that can hold threads and Create Public Threads."""
+    if target.is_thread:
         raise UserError(
-            f"I can't post alerts in {target.mention}: I'm missing **{', '.join(missing)}** "
-            "there. Grant LaunchWatch these permissions, then run /subscribe again."
+            f"{target.mention} is a thread, and threads cannot hold threads. Pick a text or "
+            "announcement channel for a thread per launch."
+        )
+    if target.perms is not None and not target.perms.create_public_threads:
+        raise UserError(
+            f"I can't open threads in {target.mention}: I'm missing **Create Public Threads**"
+            " there. Grant LaunchWatch that permission, then run /subscribe again."
         )
 
 
@@ -252,6 +269,8 @@ def subscription_line(sub: Subscription) -> str:
         role += f" · reminders {format_reminders(sub.reminders)}"
     if sub.notices != DEFAULT_NOTICES:
         role += f" · notices {describe_notices(sub.notices)}"
+    if sub.threads:
+        role += " · a thread per launch"
     line = f"{_STATE_ICON[sub.state]} <#{sub.channel_id}> — {describe_filters(sub.filters)}{role}"
     if sub.state is SubscriptionState.BROKEN:
         reason = truncate(sub.broken_reason or "unknown reason", 300)
@@ -290,7 +309,8 @@ class SubscriptionsCog(commands.Cog):
         crewed_only="Only launches with people on board",
         role="A role to ping with each new alert",
         reminders="Reminders before liftoff, e.g. 1d,1h,15m (1 minute to 31 days; none: off)",
-        notices="Replies to an alert: go, hold, liftoff, outcome, time (all; none)",
+        notices="Replies to an alert: go, hold, liftoff, outcome, time, webcast (all; none)",
+        thread="Open a thread on each alert for that launch's notices and reminders",
     )
     async def subscribe(
         self,
@@ -304,6 +324,7 @@ class SubscriptionsCog(commands.Cog):
         role: discord.Role | None = None,
         reminders: str | None = None,
         notices: str | None = None,
+        thread: bool | None = None,
     ) -> None:
         """Create or update the channel's subscription."""
         kb = self.bot.knowledge
@@ -322,6 +343,8 @@ class SubscriptionsCog(commands.Cog):
         check_role(interaction, role)
         assert interaction.guild_id is not None  # guild_only
         target = await resolve_target(self.bot, interaction, channel)
+        if thread:
+            check_threads(target)
         await self._check_limit(interaction.guild_id, target)
         try:
             sub, created = await self._subs.upsert(
@@ -334,6 +357,7 @@ class SubscriptionsCog(commands.Cog):
                 now=utc_now(),
                 reminders=leads,
                 notices=wanted_notices,
+                threads=thread,
             )
         except PermissionError:
             raise UserError("That channel is subscribed from another server.") from None
@@ -341,6 +365,8 @@ class SubscriptionsCog(commands.Cog):
         text = f"✅ {verb} {target.mention}: {describe_filters(sub.filters)}."
         if sub.notices != DEFAULT_NOTICES:
             text += f" Notices: {describe_notices(sub.notices)}."
+        if sub.threads:
+            text += " Each alert opens a thread for that launch's notices and reminders."
         if sub.reminders:
             text += (
                 f" Reminders {format_reminders(sub.reminders)} before liftoff, for launches"

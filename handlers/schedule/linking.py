@@ -107,12 +107,15 @@ async def link_launches(
                 mention.event_key, SCOPE, crewed=bool(mention.crewed), agencies=mention.agencies
             )
             change = resolve(mention, schedule_article(launch, now), candidates, now)
-            if not change.is_new and not change.changed:
-                continue
-            event = await tx.save_event(change, SCOPE, None, now)
-            created += change.is_new
-            updated += not change.is_new
-            deliveries += await tx.enqueue_deliveries(event, change, SCOPE, now)
+            event = change.event
+            if change.is_new or change.changed:
+                event = await tx.save_event(change, SCOPE, None, now)
+                created += change.is_new
+                updated += not change.is_new
+                deliveries += await tx.enqueue_deliveries(event, change, SCOPE, now)
+            if launch.webcast_live and launch.webcasts:
+                # Once per launch and channel (the notice's tag is unique per alert).
+                deliveries += await tx.enqueue_webcast(event, launch.webcasts[0], now)
     return LinkReport(created, updated, deliveries)
 
 

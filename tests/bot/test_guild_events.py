@@ -24,7 +24,8 @@ def minute(when: datetime) -> datetime:
     return when.replace(second=0, microsecond=0)
 
 
-async def subscribe(core, world) -> None:
+async def subscribe(core, world, **options) -> None:
+    """Subscribe the alerts channel to every launch (``options``: reminders, threads ...)."""
     await core.storage.subscriptions.upsert(
         target="discord",
         guild_id=world.guild.id,
@@ -33,6 +34,7 @@ async def subscribe(core, world) -> None:
         role_id=None,
         created_by=world.owner.id,
         now=utc_now(),
+        **options,
     )
 
 

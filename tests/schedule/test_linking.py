@@ -220,3 +220,26 @@ async def test_the_dry_run_prints_go_and_success_as_what_they_are(store):
         "[UPDATE → LAUNCHED] Falcon 9 | Crew-15",
         "[UPDATE → SUCCESS] Falcon 9 | Crew-15",
     ]
+
+
+async def test_the_webcast_going_live_is_one_notice_with_its_link_for_those_who_asked(store):
+    from handlers.domain import Notice
+
+    await _subscribe(store)  # channel 10: default notices, no webcast
+    await store.subscriptions.upsert(
+        target="discord", guild_id=1, channel_id=11, filters=SubscriptionFilter(),
+        role_id=None, created_by=None, now=NOW, notices=frozenset({Notice.WEBCAST}),
+    )  # fmt: skip
+    await link_launches(store.events, default_matcher(), [crew(webcasts=())], NOW)
+    for job in await store.outbox.claim("discord", NOW, 50):
+        await store.outbox.complete(job, PublishResult(PublishOutcome.SENT, message_id=1), NOW)
+    live = crew(webcast_live=True, webcasts=("https://video.example/crew-15-live",))
+    first = await link_launches(store.events, default_matcher(), [live], NET - timedelta(hours=1))
+    again = await link_launches(
+        store.events, default_matcher(), [live], NET - timedelta(minutes=50)
+    )
+    assert (first.deliveries, again.deliveries) == (1, 0)
+    [job] = await store.outbox.claim("discord", NET, 50)
+    assert (job.subscription.channel_id, job.followup_status) == (11, "webcast")
+    [source] = job.event.sources
+    assert source.link == "https://video.example/crew-15-live"

@@ -401,6 +401,42 @@ def _schedule_fields(launch: ScheduledLaunch) -> list[tuple[str, str]]:
     return fields
 
 
+def schedule_net(launch: ScheduledLaunch, *, long: bool = False) -> str:
+    """The schedule's NET as precise as it is known: a Discord timestamp (each reader's
+    time zone) for a time, a date for a day, a month for anything coarser."""
+    if launch.net_precision.has_time:
+        if long:
+            return f"{discord_time(launch.net, 'F')} ({discord_time(launch.net, 'R')})"
+        return f"{discord_time(launch.net, 'R')} ({discord_time(launch.net, 'f')})"
+    if launch.net_precision is NetPrecision.DAY:
+        return f"{launch.net:%d %b %Y} (day only)" if long else f"on {launch.net:%d %b %Y}"
+    return f"not before {launch.net:%B %Y}" if long else f"NET {launch.net:%b %Y}"
+
+
+def render_schedule_embed(launch: ScheduledLaunch) -> discord.Embed:
+    """A launch only the schedule knows so far (no news yet): its NET as precise as the
+    schedule says, provider, vehicle, mission, site and the schedule's own fields."""
+    embed = discord.Embed(
+        title=truncate(safe_text(launch.name), TITLE_MAX),
+        colour=discord.Colour(0x3B82F6),
+        timestamp=launch.last_updated,
+    )
+    facts = [
+        ("NET", schedule_net(launch, long=True)),
+        ("Provider", launch.provider),
+        ("Vehicle", launch.vehicle),
+        ("Mission", launch.mission),
+        ("Site", launch.location),
+    ]
+    for name, value in facts:
+        if value:
+            _add_field(embed, name, truncate(safe_text(value), 300) if name != "NET" else value)
+    for name, value in _schedule_fields(launch):
+        _add_field(embed, name, value)
+    embed.set_footer(text="From the launch schedule; no news about it yet.")
+    return _fit_total(embed)
+
+
 def event_time(event: LaunchEvent) -> datetime:
     """The time a list shows for an event: launch time if known, else its last change."""
     if event.launch_time is not None:
@@ -436,12 +472,7 @@ def schedule_line(launch: ScheduledLaunch, linked: LaunchEvent | None) -> str:
     """One line of the schedule: name, the schedule's status, NET as precise as it is known
     (a Discord timestamp: each reader's time zone), site, and the news linked to it."""
     name = truncate(safe_text(launch.name), 120)
-    if launch.net_precision.has_time:
-        when = f"{discord_time(launch.net, 'R')} ({discord_time(launch.net, 'f')})"
-    elif launch.net_precision is NetPrecision.DAY:
-        when = f"on {launch.net:%d %b %Y}"
-    else:
-        when = f"NET {launch.net:%b %Y}"
+    when = schedule_net(launch)
     parts = [f"🗓️ **{name}**", f"{safe_text(launch.status.value)} · {when}"]
     if launch.location or launch.pad:
         parts.append(truncate(safe_text(launch.location or launch.pad or ""), 60))

@@ -83,3 +83,8 @@ def subscription_from_row(row: aiosqlite.Row) -> Subscription:
         notices=frozenset(Notice(n) for n in json.loads(row["notices"])),
         threads=bool(row["threads"]),
     )
+
+
+def escape_like(text: str) -> str:
+    """``text`` matched literally inside a ``LIKE ... ESCAPE '\\'`` pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

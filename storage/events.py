@@ -19,7 +19,7 @@ from handlers.domain import (
 )
 from handlers.events import EDIT_DEBOUNCE, SCHEDULE_SITE, EventChange, is_nameless_key
 from handlers.ports import FeedSuccess
-from storage.codec import from_db, require_time, subscription_from_row, to_db
+from storage.codec import escape_like, from_db, require_time, subscription_from_row, to_db
 from storage.database import Database
 from storage.feeds import write_success
 
@@ -115,7 +115,7 @@ class SqliteIngest:
         events whose rocket one of ``agencies`` flies (its provider is listed first)."""
         parts = key.split("|")
         vehicle = parts[0]
-        flight = f"%|{_escape_like(parts[1])}" if len(parts) == 2 else key
+        flight = f"%|{escape_like(parts[1])}" if len(parts) == 2 else key
         nameless = is_nameless_key(key)
         providers = json.dumps(list(agencies) if nameless else [])
         rows = await self._conn.execute_fetchall(
@@ -126,7 +126,7 @@ class SqliteIngest:
             # Same-key events first: ten busier events of the vehicle must not push the
             # launch's own event out, or a late report about it would start a second one.
             " ORDER BY key = ? DESC, updated DESC LIMIT 10",
-            (scope, key, _escape_like(vehicle) + "|%", flight, crewed and nameless, providers, key),
+            (scope, key, escape_like(vehicle) + "|%", flight, crewed and nameless, providers, key),
         )
         return await load_events(self._conn, list(rows))
 
@@ -417,7 +417,7 @@ class SqliteEventStore:
 
     async def search(self, text: str, *, scope: int = 0, limit: int = 25) -> list[LaunchEvent]:
         """Events whose vehicle or mission contains ``text``, most recently updated first."""
-        pattern = f"%{_escape_like(text)}%"
+        pattern = f"%{escape_like(text)}%"
         rows = await self._db.fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_VISIBLE} AND"
             " (COALESCE(vehicle, '') || ' | ' || COALESCE(mission, '')) LIKE ? ESCAPE '\\'"
@@ -425,6 +425,16 @@ class SqliteEventStore:
             (scope, scope, pattern, limit),
         )
         return await load_events(self._db.conn, rows)
+
+    async def by_source(self, article_key: str, *, scope: int = 0) -> LaunchEvent | None:
+        """The event visible in ``scope`` that has the source ``article_key``, if any."""
+        rows = await self._db.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_VISIBLE} AND id IN"
+            " (SELECT event_id FROM event_sources WHERE article_key = ?) LIMIT 1",
+            (scope, scope, article_key),
+        )
+        found = await load_events(self._db.conn, rows)
+        return found[0] if found else None
 
     async def count(self) -> int:
         """How many events are stored."""
@@ -437,7 +447,3 @@ class SqliteEventStore:
 _VISIBLE = (
     "(scope = 0 OR scope = ? OR -scope IN (SELECT feed_id FROM feed_follows WHERE guild_id = ?))"
 )
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -9,7 +9,7 @@ from datetime import datetime
 import aiosqlite
 
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
-from storage.codec import from_db, require_time, to_db
+from storage.codec import escape_like, from_db, require_time, to_db
 from storage.database import Database
 
 __all__ = ["SqliteScheduleStore"]
@@ -70,6 +70,19 @@ class SqliteScheduleStore:
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM schedule_launches WHERE net >= ? AND net < ? ORDER BY net",
             (to_db(start), to_db(end)),
+        )
+        return [_launch(row) for row in rows]
+
+    async def search(
+        self, text: str, start: datetime, end: datetime, *, limit: int = 25
+    ) -> list[ScheduledLaunch]:
+        """Launches with a NET in ``[start, end)`` whose name contains ``text`` (any case),
+        soonest first."""
+        pattern = f"%{escape_like(text)}%"
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM schedule_launches WHERE net >= ? AND net < ?"
+            " AND name LIKE ? ESCAPE '\\' ORDER BY net LIMIT ?",
+            (to_db(start), to_db(end), pattern, limit),
         )
         return [_launch(row) for row in rows]
 

@@ -21,13 +21,14 @@ from bot.embeds import (
     render_detail_embed,
     render_lines_embed,
     render_list_embed,
+    render_schedule_embed,
     safe_text,
     schedule_line,
     truncate,
 )
 from handlers.domain import LaunchEvent, LaunchStatus, utc_now
 from handlers.schedule.launches import ScheduledLaunch
-from handlers.schedule.linking import mention_of, scheduled_id
+from handlers.schedule.linking import KEY_PREFIX, mention_of, scheduled_id
 
 if TYPE_CHECKING:
     from storage import SqliteEventStore
@@ -38,6 +39,21 @@ STATUS_CHOICES = [app_commands.Choice(name=STATUS_LABEL[s], value=s.value) for s
 def scope_of(interaction: discord.Interaction) -> int:
     """The event scope a command sees: its server's id, or 0 (global only) in DMs."""
     return interaction.guild_id or 0
+
+
+#: Autocomplete values naming a schedule launch rather than an event: this prefix + its id.
+SCHEDULED_VALUE = "s:"
+#: How far around now autocomplete offers the schedule's launches.
+SCHEDULE_BEHIND = timedelta(days=2)
+SCHEDULE_AHEAD = timedelta(days=31)
+
+
+def scheduled_choice(launch: ScheduledLaunch) -> app_commands.Choice[str]:
+    """An autocomplete entry for a launch the schedule lists (value ``s:<id>``)."""
+    label = f"🗓️ {launch.name} — {launch.status.value} {launch.net:%d %b %Y}"
+    return app_commands.Choice(
+        name=truncate(" ".join(label.split()), 100), value=f"{SCHEDULED_VALUE}{launch.id}"[:100]
+    )
 
 
 def event_choice(event: LaunchEvent) -> app_commands.Choice[str]:
@@ -164,7 +180,18 @@ class LaunchesCog(commands.Cog):
     @app_commands.describe(name="Rocket or mission, e.g. Falcon 9 or Crew-12")
     async def launch(self, interaction: discord.Interaction, name: str) -> None:
         """Show one event; ``name`` is an autocomplete id or free text."""
-        event = await self.find_event(name, scope_of(interaction))
+        scope = scope_of(interaction)
+        if name.startswith(SCHEDULED_VALUE):
+            launch_id = name.removeprefix(SCHEDULED_VALUE)
+            linked = await self._events.by_source(f"{KEY_PREFIX}{launch_id}", scope=scope)
+            scheduled = await self.bot.storage.schedule.get(launch_id)
+            if linked is not None:
+                await respond(interaction, embed=render_detail_embed(linked, scheduled))
+                return
+            if scheduled is not None:
+                await respond(interaction, embed=render_schedule_embed(scheduled))
+                return
+        event = await self.find_event(name, scope)
         if event is None:
             shown = truncate(safe_text(name), 80)
             raise UserError(
@@ -198,11 +225,23 @@ class LaunchesCog(commands.Cog):
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         scope = scope_of(interaction)
-        if current.strip():
-            events = await self._events.search(current.strip(), scope=scope, limit=25)
+        typed = current.strip()
+        now = utc_now()
+        window = (now - SCHEDULE_BEHIND, now + SCHEDULE_AHEAD)
+        if typed:
+            events = await self._events.search(typed, scope=scope, limit=25)
+            launches = await self.bot.storage.schedule.search(typed, *window, limit=25)
         else:
             events = await self._events.recent(limit=25, scope=scope)
-        return [event_choice(e) for e in events]
+            launches = [
+                launch
+                for launch in await self.bot.storage.schedule.between(now, window[1])
+                if launch.status.pending
+            ]
+        # A launch the news already reported is offered once, as its event.
+        shown = {scheduled_id(e) for e in events}
+        extra = [scheduled_choice(x) for x in launches if x.id not in shown][:10]
+        return (extra + [event_choice(e) for e in events])[:25]
 
 
 def _prefix_choices(current: str, options: list[str]) -> list[app_commands.Choice[str]]:

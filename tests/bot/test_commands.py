@@ -416,6 +416,48 @@ async def test_launch_detail_by_autocomplete_id_and_by_name(fake, bot, core, wor
     assert final.embeds[0]["title"] == embed["title"]
 
 
+async def test_launch_autocomplete_offers_the_schedules_launches_before_any_news(
+    fake, bot, core, world
+):
+    from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
+    from handlers.schedule.linking import link_launches
+
+    now = utc_now()
+    far = ScheduledLaunch(
+        "ll2-ariane", "Ariane 64 | Kuiper LE-02", ScheduleStatus.TBC, now + timedelta(days=12),
+        NetPrecision.DAY, vehicle="Ariane 64", provider="Arianespace", mission="Kuiper LE-02",
+        location="Guiana Space Centre, French Guiana", pad="ELA-4",
+    )  # fmt: skip
+    near = ScheduledLaunch(
+        "ll2-soyuz", "Soyuz 2.1a | Soyuz MS-29", ScheduleStatus.GO, now + timedelta(hours=20),
+        NetPrecision.MINUTE, vehicle="Soyuz 2.1a", mission="Soyuz MS-29",
+    )  # fmt: skip
+    await core.storage.schedule.save([far, near], now)
+    await link_launches(core.storage.events, core.matcher, [near], now)  # near: an event
+
+    async def choices(typed: str) -> list[dict]:
+        result = await fake.autocomplete(
+            world.guild.id, world.alerts.id, world.owner.id, "launch", {"name": typed}, "name"
+        )
+        return result.choices
+
+    offered = await choices("")
+    assert offered[0]["value"] == "s:ll2-ariane" and "Kuiper LE-02" in offered[0]["name"]
+    soyuz = [c for c in offered if "Soyuz MS-29" in c["name"]]
+    assert len(soyuz) == 1 and soyuz[0]["value"].isdigit()  # once, as its event
+    assert [c["value"] for c in await choices("kuiper")] == ["s:ll2-ariane"]
+
+    _, final = await invoke(fake, world, "launch", {"name": "s:ll2-ariane"})
+    embed = final.embeds[0]
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert "Ariane 64" in embed["title"] and "Kuiper LE-02" in embed["title"]
+    assert fields["NET"].endswith("(day only)") and fields["Pad"] == "ELA-4"
+    assert fields["Schedule"] == "TBC" and "no news" in embed["footer"]["text"]
+    _, final = await invoke(fake, world, "launch", {"name": "s:ll2-soyuz"})
+    assert "Soyuz MS-29" in final.embeds[0]["title"]
+    assert any(f["name"] == "Status history" for f in final.embeds[0]["fields"])
+
+
 async def test_unknown_launch_is_a_clear_message(fake, bot, world):
     _, final = await invoke(fake, world, "launch", {"name": "Apollo 18"})
     assert final.ephemeral and "No launch matches `Apollo 18`" in final_text(final)

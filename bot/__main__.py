@@ -36,8 +36,10 @@ from handlers.reader import FeedReader
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch
 from handlers.summary import render_event_text, scan_summary, terminal_safe
 from storage import Storage
+from storage.copy import copy_database
 from storage.feeds import OperatorRemoval
 from storage.instance import instance_lock
+from storage.postgres import is_postgres_url, safe_url
 
 log = logging.getLogger("launchwatch")
 
@@ -91,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("migrate", help="bring the database schema up to date")
+    copy = db_sub.add_parser(
+        "copy", help="copy every row to a new database (SQLite <-> PostgreSQL)"
+    )
+    copy.add_argument(
+        "--from", dest="source", required=True, help="sqlite:///path.db or postgresql://..."
+    )
+    copy.add_argument(
+        "--to", dest="target", required=True, help="sqlite:///path.db or postgresql://..."
+    )
 
     sub.add_parser("healthcheck", help="exit 0 if the running bot is healthy")
     return parser
@@ -148,6 +159,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "launches":
         return await cmd_launches_upcoming(settings, days=args.days, as_json=args.json)
     if command == "db":
+        if args.db_command == "copy":
+            return await cmd_db_copy(args.source, args.target)
         return await cmd_db_migrate(settings)
     return await cmd_healthcheck(settings)
 
@@ -164,6 +177,10 @@ async def cmd_run(settings: Settings, *, dry_run: bool) -> int:
         raise LaunchWatchError(
             "DISCORD_TOKEN is not set: put it in the environment or .env, or use --dry-run"
         )
+    if not settings.uses_sqlite:
+        # On PostgreSQL the database server is shared; one instance at a time is then the
+        # operator's to ensure (several processes sharing the work is the next step).
+        return await _serve(settings, dry_run=dry_run)
     with instance_lock(settings.db, "launchwatch run"):
         return await _serve(settings, dry_run=dry_run)
 
@@ -350,7 +367,7 @@ def _parse_time(value: object) -> datetime | None:
 
 async def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     """``feeds list|add|remove``."""
-    async with Storage.open(settings.db) as storage:
+    async with Storage.open(settings.database) as storage:
         if args.feeds_command == "list":
             await storage.feeds.sync_defaults(settings.feed_urls(), utc_now())
             followers = await storage.feeds.follower_counts()
@@ -379,7 +396,7 @@ async def cmd_launches_upcoming(settings: Settings, *, days: int, as_json: bool)
     if not 1 <= days <= 366:
         raise LaunchWatchError("--days must be between 1 and 366")
     now = utc_now()
-    async with Storage.open(settings.db) as storage:
+    async with Storage.open(settings.database) as storage:
         launches = await storage.schedule.between(
             now - timedelta(hours=1), now + timedelta(days=days)
         )
@@ -453,22 +470,44 @@ def _feed_line(feed: Any, followers: int) -> str:
 
 async def cmd_db_migrate(settings: Settings) -> int:
     """Apply pending schema migrations."""
-    async with Storage.open(settings.db, migrate=False) as storage:
+    async with Storage.open(settings.database, migrate=False) as storage:
         applied = await storage.db.migrate()
         version = await storage.db.user_version()
     print(
-        f"{settings.db}: schema version {version}"
+        f"{settings.database_label}: schema version {version}"
         + (f" (applied {', '.join(map(str, applied))})" if applied else " (up to date)")
     )
     return 0
 
 
+def database_target(text: str, *, must_exist: bool = False) -> str:
+    """``sqlite:///path`` -> the path; a ``postgresql://`` URL as it is; else an error."""
+    if is_postgres_url(text):
+        return text
+    if not text.startswith("sqlite:///"):
+        raise ConfigError(f"{safe_url(text)!r}: give sqlite:///path.db or postgresql://...")
+    path = text.removeprefix("sqlite:///")
+    if not path or (must_exist and not Path(path).exists()):
+        raise ConfigError(f"no database at {path or text}")
+    return path
+
+
+async def cmd_db_copy(source: str, target: str) -> int:
+    """Copy an installation between databases (the target must be new)."""
+    src, dst = database_target(source, must_exist=True), database_target(target)
+    async with Storage.open(src) as old, Storage.open(dst) as new:
+        report = await copy_database(old, new)
+    shown = ", ".join(f"{table} {n}" for table, n in report.rows.items() if n)
+    print(f"copied {report.total} rows to {safe_url(dst)}: {shown or 'nothing to copy'}")
+    return 0
+
+
 async def cmd_healthcheck(settings: Settings) -> int:
     """Exit 0 when the running bot polled (and, with Discord, heard the gateway) recently."""
-    if not settings.db.exists():
+    if settings.uses_sqlite and not settings.db.exists():
         print(f"unhealthy: no database at {settings.db}")
         return 1
-    async with Storage.open(settings.db, migrate=False) as storage:
+    async with Storage.open(settings.database, migrate=False) as storage:
         problem = await health_problem(storage, utc_now())
     print("healthy" if problem is None else f"unhealthy: {problem}")
     return 0 if problem is None else 1

@@ -157,7 +157,7 @@ async def open_core(
     """
     matcher = default_matcher()
     async with (
-        Storage.open(settings.db) as storage,
+        Storage.open(settings.database) as storage,
         open_fetcher(settings, resolver=resolver) as fetcher,
         ParserPool.open(parser_workers, budget=settings.parse_timeout) as parser,
         open_schedule(settings, storage, matcher, on_deliveries) as schedule,
@@ -329,7 +329,7 @@ class Service:
             "LaunchWatch %s running: poll interval %.0fs, database %s",
             __version__,
             interval,
-            self.core.settings.db,
+            self.core.settings.database_label,
         )
 
     def _every(

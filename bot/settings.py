@@ -18,6 +18,7 @@ from handlers.errors import ConfigError
 from handlers.parserpool import DEFAULT_PARSE_BUDGET
 from handlers.schedule.client import DEFAULT_SCHEDULE_URL
 from handlers.schedule.reminders import parse_reminders
+from storage.postgres import is_postgres_url, password_of, safe_url
 
 DEFAULT_API_BASE = "https://discord.com/api/v10"
 
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     discord_api_base: str = Field(default=DEFAULT_API_BASE, alias="DISCORD_API_BASE")
     discord_gateway_url: str | None = Field(default=None, alias="DISCORD_GATEWAY_URL")
     db: Path = Field(default=Path("launchwatch.db"), alias="LAUNCHWATCH_DB")
+    database_url: SecretStr | None = Field(default=None, alias="LAUNCHWATCH_DATABASE_URL")
     feeds: str | None = Field(default=None, alias="LAUNCHWATCH_FEEDS")
     poll_interval: float = Field(default=300.0, ge=1, alias="LAUNCHWATCH_POLL_INTERVAL")
     allow_private_networks: bool = Field(default=False, alias="LAUNCHWATCH_ALLOW_PRIVATE_NETWORKS")
@@ -78,6 +80,35 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_postgres_url(value.get_secret_value()):
+            raise ValueError(
+                "must be a postgresql:// URL (postgresql://user:password@host:5432/database);"
+                " leave it unset to use the SQLite file at LAUNCHWATCH_DB"
+            )
+        return value
+
+    @property
+    def database(self) -> str | Path:
+        """What storage opens: the PostgreSQL URL when set, else the SQLite file."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.db
+
+    @property
+    def database_label(self) -> str:
+        """The database for messages: the file, or the server URL without its password."""
+        if self.database_url is not None:
+            return safe_url(self.database_url.get_secret_value())
+        return str(self.db)
+
+    @property
+    def uses_sqlite(self) -> bool:
+        """True unless ``LAUNCHWATCH_DATABASE_URL`` names a PostgreSQL server."""
+        return self.database_url is None
 
     @field_validator("discord_gateway_url")
     @classmethod
@@ -117,9 +148,16 @@ class Settings(BaseSettings):
         """The configured secret values, which no log line, stored error or reply may show."""
         return [
             secret.get_secret_value()
-            for secret in (self.discord_token, self.schedule_token)
+            for secret in (self.discord_token, self.schedule_token, self.database_password())
             if secret is not None
         ]
+
+    def database_password(self) -> SecretStr | None:
+        """The password in ``LAUNCHWATCH_DATABASE_URL``, if it has one."""
+        if self.database_url is None:
+            return None
+        password = password_of(self.database_url.get_secret_value())
+        return SecretStr(password) if password else None
 
     def feed_urls(self) -> list[str]:
         """``LAUNCHWATCH_FEEDS`` when set (comma-separated), else the shipped defaults."""

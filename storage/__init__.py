@@ -1,7 +1,8 @@
-"""SQLite storage: every SQL statement of LaunchWatch lives in this package.
+"""Storage: every SQL statement of LaunchWatch lives in this package.
 
-``async with Storage.open(path) as store`` opens the one connection, migrates it and
-exposes the table stores.
+``async with Storage.open(target) as store`` opens the database (an SQLite file, or a
+PostgreSQL server for a ``postgresql://`` URL), migrates it and exposes the table stores,
+which speak portable SQL to either.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from storage.codec import to_db
-from storage.database import SCHEMA_VERSION, Database
+from storage.database import SCHEMA_VERSION, Database, SqlDatabase
 from storage.events import SqliteEventStore
 from storage.feeds import SqliteFeedStore
 from storage.guild_events import SqliteGuildEvents
 from storage.outbox import SqliteOutbox
+from storage.postgres import PgDatabase, is_postgres_url
 from storage.schedule import SqliteScheduleStore
 from storage.subscriptions import CONSOLE_TARGET, SqliteSubscriptionStore
 
@@ -37,7 +39,7 @@ __all__ = [
 class Storage:
     """The database and the stores built on it."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self.db = db
         self.feeds = SqliteFeedStore(db)
         self.events = SqliteEventStore(db)
@@ -49,7 +51,12 @@ class Storage:
     @classmethod
     @asynccontextmanager
     async def open(cls, path: str | Path, *, migrate: bool = True) -> AsyncIterator[Storage]:
-        """Open the database at ``path`` and build the stores."""
+        """Open the database ``path`` names and build the stores: a ``postgresql://`` URL
+        is a PostgreSQL server, anything else an SQLite file."""
+        if is_postgres_url(str(path)):
+            async with PgDatabase.open(str(path), migrate=migrate) as pg:
+                yield cls(pg)
+            return
         async with Database.open(path, migrate=migrate) as db:
             yield cls(db)
 
@@ -68,7 +75,7 @@ class Storage:
                 " AND created_at < ?",
                 (cutoff,),
             )
-        return pruned
+        return int(pruned)
 
     async def get_meta(self, key: str) -> str | None:
         """A value from the ``meta`` table."""

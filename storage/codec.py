@@ -88,3 +88,18 @@ def subscription_from_row(row: aiosqlite.Row) -> Subscription:
 def escape_like(text: str) -> str:
     """``text`` matched literally inside a ``LIKE ... ESCAPE '\\'`` pattern."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def json_values(dialect: str, expr: str) -> str:
+    """A table of the elements of the JSON array text ``expr`` (a column or ``?``), one row
+    per element in a column ``value`` (text on PostgreSQL: cast ids)."""
+    if dialect == "postgresql":
+        return f"json_array_elements_text(({expr})::json) AS j(value)"
+    return f"json_each({expr})"
+
+
+def json_first(dialect: str, expr: str) -> str:
+    """The first element of the JSON array text ``expr``, as text."""
+    if dialect == "postgresql":
+        return f"(({expr})::json ->> 0)"
+    return f"json_extract({expr}, '$[0]')"

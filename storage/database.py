@@ -11,10 +11,10 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 
@@ -30,10 +30,10 @@ WAL_SWITCH_ATTEMPTS = 20
 """How long a write waits for another process's lock before giving up."""
 
 
-def _migrations() -> list[tuple[int, str]]:
-    """Numbered ``NNNN_name.sql`` files shipped in the package, in order."""
+def _migrations(package: str = MIGRATIONS_PACKAGE) -> list[tuple[int, str]]:
+    """Numbered ``NNNN_name.sql`` files shipped in ``package``, in order."""
     found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+    for entry in resources.files(package).iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
@@ -43,8 +43,43 @@ def _migrations() -> list[tuple[int, str]]:
 SCHEMA_VERSION = max(v for v, _ in _migrations())
 
 
+class SqlDatabase(Protocol):
+    """What the stores use of a database, SQLite (:class:`Database`) or PostgreSQL
+    (:class:`storage.postgres.PgDatabase`): portable SQL with ``?`` placeholders."""
+
+    #: ``"sqlite"`` or ``"postgresql"``, for the few statements that differ.
+    dialect: str
+    #: Where it is, for messages (never a password).
+    path: str
+    #: Reads outside a transaction (``execute_fetchall``).
+    conn: Any
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """One write transaction; its connection offers ``execute``, ``executemany`` and
+        ``execute_fetchall``."""
+        ...
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]: ...
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Any | None: ...
+
+    async def migrate(self) -> list[int]:
+        """Apply the migrations the database lacks; the versions applied."""
+        ...
+
+    async def user_version(self) -> int:
+        """The schema version the database is at."""
+        ...
+
+    async def integrity_check(self) -> str:
+        """The database's own verdict on its health ("ok")."""
+        ...
+
+
 class Database:
     """Owns the aiosqlite connection; use ``async with Database.open(path) as db``."""
+
+    dialect = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn

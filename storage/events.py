@@ -19,8 +19,16 @@ from handlers.domain import (
 )
 from handlers.events import EDIT_DEBOUNCE, SCHEDULE_SITE, EventChange, is_nameless_key
 from handlers.ports import FeedSuccess
-from storage.codec import escape_like, from_db, require_time, subscription_from_row, to_db
-from storage.database import Database
+from storage.codec import (
+    escape_like,
+    from_db,
+    json_first,
+    json_values,
+    require_time,
+    subscription_from_row,
+    to_db,
+)
+from storage.database import SqlDatabase
 from storage.feeds import write_success
 
 _EVENT_COLUMNS = (
@@ -82,8 +90,9 @@ async def load_events(
 class SqliteIngest:
     """Implements the pipeline's ingest transaction on an open connection."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, dialect: str = "sqlite") -> None:
         self._conn = conn
+        self._dialect = dialect
 
     async def insert_articles(self, feed_id: int, keys: Sequence[str], now: datetime) -> set[str]:
         """One statement per batch: the database answers which keys are new."""
@@ -121,8 +130,8 @@ class SqliteIngest:
         rows = await self._conn.execute_fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE scope = ? AND (key = ? OR key LIKE ?"
             " ESCAPE '\\' OR key LIKE ? ESCAPE '\\' OR (? AND crewed = 1)"
-            " OR (vehicle IS NOT NULL AND json_extract(agencies, '$[0]') IN"
-            " (SELECT value FROM json_each(?))))"
+            f" OR (vehicle IS NOT NULL AND {json_first(self._dialect, 'agencies')} IN"
+            f" (SELECT value FROM {json_values(self._dialect, '?')})))"
             # Same-key events first: ten busier events of the vehicle must not push the
             # launch's own event out, or a late report about it would start a second one.
             " ORDER BY key = ? DESC, updated DESC LIMIT 10",
@@ -210,7 +219,7 @@ class SqliteIngest:
         if scope == 0:
             audience = (
                 "NOT EXISTS (SELECT 1 FROM feed_mutes m"
-                " WHERE m.guild_id = s.guild_id AND m.feed_id IS ?)"
+                " WHERE m.guild_id = s.guild_id AND m.feed_id IS NOT DISTINCT FROM ?)"
             )
             param: int | None = feed_id
         elif scope < 0:
@@ -284,7 +293,9 @@ class SqliteIngest:
             "INSERT INTO outbox (subscription_id, event_id, kind, next_attempt_at, created_at)"
             " VALUES (?, ?, 'edit', ?, ?)"
             " ON CONFLICT (subscription_id, event_id) WHERE kind = 'edit' AND state = 'pending'"
-            " DO UPDATE SET next_attempt_at = MIN(next_attempt_at, excluded.next_attempt_at)",
+            " DO UPDATE SET next_attempt_at = CASE WHEN excluded.next_attempt_at"
+            " < outbox.next_attempt_at THEN excluded.next_attempt_at"
+            " ELSE outbox.next_attempt_at END",
             rows,
         )
         return max(cur.rowcount, 0)
@@ -301,8 +312,8 @@ class SqliteIngest:
         rows = await self._conn.execute_fetchall(
             "SELECT s.* FROM subscriptions s JOIN outbox p ON p.subscription_id = s.id"
             " AND p.event_id = ? AND p.kind = 'post' AND p.state != 'dead'"
-            " WHERE s.state = 'active' AND EXISTS (SELECT 1 FROM json_each(s.notices)"
-            " WHERE value = ?)",
+            " WHERE s.state = 'active' AND EXISTS (SELECT 1 FROM"
+            f" {json_values(self._dialect, 's.notices')} WHERE value = ?)",
             (event.id, Notice.WEBCAST.value),
         )
         wanted = [sub.id for sub in map(subscription_from_row, rows) if sub.filters.matches(event)]
@@ -347,14 +358,14 @@ def _with_id(event: LaunchEvent, event_id: int) -> LaunchEvent:
 class SqliteEventStore:
     """Ingest transactions and the read queries slash commands need."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     @asynccontextmanager
     async def ingest(self) -> AsyncIterator[SqliteIngest]:
         """Begin one ingest transaction."""
         async with self._db.transaction() as conn:
-            yield SqliteIngest(conn)
+            yield SqliteIngest(conn, self._db.dialect)
 
     async def get(self, event_id: int, *, scope: int | None = None) -> LaunchEvent | None:
         """One event with its sources and history; with ``scope``, only if visible there."""
@@ -400,11 +411,12 @@ class SqliteEventStore:
             where.append(f"status IN ({','.join('?' * len(statuses))})")
             params.extend(s.value for s in statuses)
         if vehicle:
-            where.append("vehicle = ? COLLATE NOCASE")
+            where.append("lower(vehicle) = lower(?)")
             params.append(vehicle)
         if agency:
             where.append(
-                "EXISTS (SELECT 1 FROM json_each(agencies) WHERE value = ? COLLATE NOCASE)"
+                f"EXISTS (SELECT 1 FROM {json_values(self._db.dialect, 'agencies')}"
+                " WHERE lower(value) = lower(?))"
             )
             params.append(agency)
         order = "COALESCE(launch_time, updated)" + (" ASC" if upcoming_only else " DESC")
@@ -420,7 +432,8 @@ class SqliteEventStore:
         pattern = f"%{escape_like(text)}%"
         rows = await self._db.fetchall(
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_VISIBLE} AND"
-            " (COALESCE(vehicle, '') || ' | ' || COALESCE(mission, '')) LIKE ? ESCAPE '\\'"
+            " lower(COALESCE(vehicle, '') || ' | ' || COALESCE(mission, '')) LIKE lower(?)"
+            " ESCAPE '\\'"
             " ORDER BY updated DESC LIMIT ?",
             (scope, scope, pattern, limit),
         )

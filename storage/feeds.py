@@ -12,7 +12,7 @@ from handlers.domain import Feed
 from handlers.netguard import canonical_feed_url
 from handlers.ports import FeedFailure, FeedSuccess
 from storage.codec import from_db, to_db
-from storage.database import Database
+from storage.database import SqlDatabase
 
 _COLUMNS = (
     "id, url, title, enabled, etag, last_modified, body_hash, last_polled_at, last_success_at,"
@@ -66,7 +66,7 @@ class SqliteFeedStore:
     follows a feed.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def add(
@@ -226,7 +226,7 @@ class SqliteFeedStore:
                 f" AND NOT {_WANTED}",
                 (to_db(now - keep),),
             )
-            return max(cur.rowcount, 0)
+            return max(int(cur.rowcount), 0)
 
     async def get(self, feed_id: int) -> Feed | None:
         """One feed by id."""
@@ -296,7 +296,7 @@ class SqliteFeedStore:
             await conn.execute(
                 "UPDATE feeds SET last_polled_at = ?, next_poll_at = ?,"
                 " consecutive_failures = consecutive_failures + 1, last_error = ?,"
-                " enabled = CASE WHEN ? IS NULL THEN enabled ELSE 0 END,"
+                " enabled = CASE WHEN CAST(? AS TEXT) IS NULL THEN enabled ELSE 0 END,"
                 " disabled_reason = COALESCE(?, disabled_reason) WHERE id = ?",
                 (
                     to_db(failure.polled_at),
@@ -312,7 +312,7 @@ class SqliteFeedStore:
         """Re-enable (clearing failures) or disable a feed by hand."""
         async with self._db.transaction() as conn:
             await conn.execute(
-                "UPDATE feeds SET enabled = ?, disabled_reason = CASE WHEN ? THEN NULL"
+                "UPDATE feeds SET enabled = ?, disabled_reason = CASE WHEN ? = 1 THEN NULL"
                 " ELSE 'disabled by an admin' END, consecutive_failures = 0, next_poll_at = ?"
                 " WHERE id = ?",
                 (int(enabled), int(enabled), to_db(now), feed_id),
@@ -343,8 +343,9 @@ async def write_success(conn: aiosqlite.Connection, success: FeedSuccess) -> Non
         # URL already polled keeps the old row as it is. Nobody owns a feed, so a redirect
         # hands nothing over.
         await conn.execute(
-            "UPDATE OR IGNORE feeds SET url = ? WHERE id = ?",
-            (canonical_feed_url(success.moved_to), success.feed_id),
+            "UPDATE feeds SET url = ? WHERE id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM feeds other WHERE other.url = ?)",
+            (moved := canonical_feed_url(success.moved_to), success.feed_id, moved),
         )
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from handlers.guild_events import GuildEventRow
 from handlers.ports import PublishOutcome, PublishResult
 from handlers.schedule_math import exponential_delay
-from storage.codec import to_db
-from storage.database import Database
+from storage.codec import json_values, to_db
+from storage.database import SqlDatabase
 
 __all__ = ["GuildOptions", "SqliteGuildEvents"]
 
@@ -32,7 +32,7 @@ class GuildOptions:
 class SqliteGuildEvents:
     """``guild_options`` and ``guild_events``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def options(self, guild_id: int) -> GuildOptions:
@@ -93,7 +93,8 @@ class SqliteGuildEvents:
                 row[0]: row[1]
                 for row in await self._db.fetchall(
                     "SELECT guild_id, COUNT(*) FROM guild_events WHERE state = 'live'"
-                    " AND guild_id IN (SELECT value FROM json_each(?)) GROUP BY guild_id",
+                    " AND guild_id IN (SELECT CAST(value AS BIGINT) FROM"
+                    f" {json_values(self._db.dialect, '?')}) GROUP BY guild_id",
                     (json.dumps(guilds),),
                 )
             }
@@ -110,7 +111,7 @@ class SqliteGuildEvents:
                 " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows,
             )
-            return max(cur.rowcount, 0)
+            return max(int(cur.rowcount), 0)
 
     async def due(self, now: datetime, limit: int) -> list[GuildEventRow]:
         """Live rows due a look, of servers not paused, soonest launch first."""

@@ -17,8 +17,8 @@ from handlers.schedule.reminders import (
     tag_time,
 )
 from handlers.schedule_math import exponential_delay
-from storage.codec import require_time, subscription_from_row, to_db
-from storage.database import Database
+from storage.codec import json_values, require_time, subscription_from_row, to_db
+from storage.database import SqlDatabase
 from storage.events import SqliteEventStore
 
 MAX_ATTEMPTS = 8
@@ -38,7 +38,7 @@ class WantedReminders(NamedTuple):
 class SqliteOutbox:
     """Outbox rows and the per-channel delivery record."""
 
-    def __init__(self, db: Database, events: SqliteEventStore) -> None:
+    def __init__(self, db: SqlDatabase, events: SqliteEventStore) -> None:
         self._db = db
         self._events = events
 
@@ -135,7 +135,7 @@ class SqliteOutbox:
                 " created_at) VALUES (?, ?, 'reminder', ?, ?, ?) ON CONFLICT DO NOTHING",
                 jobs,
             )
-            return max(cur.rowcount, 0)
+            return max(int(cur.rowcount), 0)
 
     async def _reminded_times(self, events: set[int]) -> dict[tuple[int, int], set[datetime]]:
         """The launch times each channel was already reminded of, per event."""
@@ -143,7 +143,8 @@ class SqliteOutbox:
             return {}
         rows = await self._db.fetchall(
             "SELECT subscription_id, event_id, reminder FROM outbox WHERE kind = 'reminder'"
-            " AND state = 'done' AND event_id IN (SELECT value FROM json_each(?))",
+            " AND state = 'done' AND event_id IN (SELECT CAST(value AS BIGINT) FROM"
+            f" {json_values(self._db.dialect, '?')})",
             (json.dumps(sorted(events)),),
         )
         times: dict[tuple[int, int], set[datetime]] = {}
@@ -186,11 +187,12 @@ class SqliteOutbox:
                 if job.kind not in (DeliveryKind.FOLLOWUP, DeliveryKind.REMINDER):
                     await conn.execute(
                         "INSERT INTO deliveries (subscription_id, event_id, message_id,"
-                        " posted_revision, thread_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO"
-                        " UPDATE SET"
+                        " posted_revision, thread_id) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (subscription_id, event_id) DO UPDATE SET"
                         " message_id = COALESCE(deliveries.message_id, excluded.message_id),"
-                        " posted_revision = MAX(deliveries.posted_revision,"
-                        " excluded.posted_revision),"
+                        " posted_revision = CASE WHEN excluded.posted_revision >"
+                        " deliveries.posted_revision THEN excluded.posted_revision"
+                        " ELSE deliveries.posted_revision END,"
                         " thread_id = COALESCE(deliveries.thread_id, excluded.thread_id)",
                         (
                             job.subscription.id,

@@ -10,7 +10,7 @@ import aiosqlite
 
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
 from storage.codec import escape_like, from_db, require_time, to_db
-from storage.database import Database
+from storage.database import SqlDatabase
 
 __all__ = ["SqliteScheduleStore"]
 
@@ -18,12 +18,17 @@ _COLUMNS = (
     "id, name, status, net, net_precision, window_start, window_end, vehicle, provider,"
     " mission, pad, location, crewed, probability, webcast_live, webcasts, last_updated"
 )
+#: A newer read replaces every column of a stored launch.
+_REPLACE = ", ".join(
+    f"{name} = excluded.{name}"
+    for name in (*_COLUMNS.replace(" ", "").split(",")[1:], "fetched_at")
+)
 
 
 class SqliteScheduleStore:
     """Launches as last read from the schedule, and when the schedule was asked."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def save(self, launches: Sequence[ScheduledLaunch], now: datetime) -> None:
@@ -53,8 +58,9 @@ class SqliteScheduleStore:
         ]
         async with self._db.transaction() as conn:
             await conn.executemany(
-                f"INSERT OR REPLACE INTO schedule_launches ({_COLUMNS}, fetched_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO schedule_launches ({_COLUMNS}, fetched_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f" ON CONFLICT (id) DO UPDATE SET {_REPLACE}",
                 rows,
             )
 
@@ -81,7 +87,7 @@ class SqliteScheduleStore:
         pattern = f"%{escape_like(text)}%"
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM schedule_launches WHERE net >= ? AND net < ?"
-            " AND name LIKE ? ESCAPE '\\' ORDER BY net LIMIT ?",
+            " AND lower(name) LIKE lower(?) ESCAPE '\\' ORDER BY net LIMIT ?",
             (to_db(start), to_db(end), pattern, limit),
         )
         return [_launch(row) for row in rows]
@@ -90,11 +96,13 @@ class SqliteScheduleStore:
         """Log a request about to go out (the budget counts it even if we crash now)."""
         async with self._db.transaction() as conn:
             cur = await conn.execute(
-                "INSERT INTO schedule_requests (at, kind, result) VALUES (?, ?, 'sent')",
+                "INSERT INTO schedule_requests (at, kind, result) VALUES (?, ?, 'sent')"
+                " RETURNING rowid",
                 (to_db(at), kind),
             )
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+            row = await cur.fetchone()
+            assert row is not None
+            return int(row[0])
 
     async def finish_request(self, request: int, result: str) -> None:
         """Record how a logged request ended: ``ok``, ``failed`` or ``throttled``."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from handlers.console import CONSOLE_TARGET
 from handlers.domain import Notice, Subscription, SubscriptionFilter, SubscriptionState
 from storage.codec import encode_filters, subscription_from_row, to_db
-from storage.database import Database
+from storage.database import SqlDatabase
 
 __all__ = ["CONSOLE_TARGET", "SqliteSubscriptionStore"]
 
@@ -16,7 +16,7 @@ __all__ = ["CONSOLE_TARGET", "SqliteSubscriptionStore"]
 class SqliteSubscriptionStore:
     """Subscription rows; every query that changes one is scoped to its guild."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     async def upsert(
@@ -94,7 +94,7 @@ class SqliteSubscriptionStore:
                 "DELETE FROM subscriptions WHERE target = ? AND guild_id = ? AND channel_id = ?",
                 (target, guild_id, channel_id),
             )
-            return cur.rowcount > 0
+            return bool(cur.rowcount > 0)
 
     async def list_for_guild(self, guild_id: int, target: str = "discord") -> list[Subscription]:
         """A guild's subscriptions, oldest first."""
@@ -121,7 +121,7 @@ class SqliteSubscriptionStore:
                 " AND state = ? AND target = 'discord'",
                 (state.value, to_db(now), guild_id, only_from),
             )
-            return cur.rowcount
+            return int(cur.rowcount)
 
     async def mark_broken(self, subscription_id: int, reason: str, now: datetime) -> None:
         """Stop deliveries to a subscription and say why."""

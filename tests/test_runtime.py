@@ -48,7 +48,7 @@ class MetaStorage:
 
 def _service(storage=None, pipeline=None, schedule=None) -> Service:
     """A service over stand-ins for the core's parts (what each test needs, else inert)."""
-    settings = SimpleNamespace(poll_interval=60, db="test.db", retention_days=7)
+    settings = SimpleNamespace(poll_interval=60, database_label="test.db", retention_days=7)
     core = SimpleNamespace(
         settings=settings, storage=storage or MetaStorage(),
         pipeline=pipeline or BlockingPipeline(), metrics=None, schedule=schedule,

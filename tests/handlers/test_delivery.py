@@ -23,8 +23,8 @@ class Clock:
         return self.now
 
 
-async def _setup(tmp_path, channels=(100,), target="discord"):
-    storage_cm = Storage.open(tmp_path / "d.db")
+async def _setup(database_target, channels=(100,), target="discord"):
+    storage_cm = Storage.open(database_target)
     store = await storage_cm.__aenter__()
     feed, _ = await store.feeds.add("https://news.example/feed", T0)
     for ch in channels:
@@ -50,8 +50,8 @@ async def _report(store, feed, status, key, at):
         await tx.enqueue_deliveries(event, change, 0, at)
 
 
-async def test_post_then_edit_then_followup_in_order(tmp_path):
-    cm, store, feed = await _setup(tmp_path, channels=(100, 200))
+async def test_post_then_edit_then_followup_in_order(database_target):
+    cm, store, feed = await _setup(database_target, channels=(100, 200))
     try:
         publisher = FakePublisher()
         clock = Clock(T0)
@@ -74,8 +74,8 @@ async def test_post_then_edit_then_followup_in_order(tmp_path):
         await cm.__aexit__(None, None, None)
 
 
-async def test_retry_after_is_respected_then_delivered(tmp_path):
-    cm, store, feed = await _setup(tmp_path)
+async def test_retry_after_is_respected_then_delivered(database_target):
+    cm, store, feed = await _setup(database_target)
     try:
         publisher = FakePublisher(
             script={100: [PublishResult(PublishOutcome.RETRY, retry_after=10, error="503")]}
@@ -95,8 +95,8 @@ async def test_retry_after_is_respected_then_delivered(tmp_path):
         await cm.__aexit__(None, None, None)
 
 
-async def test_publisher_crash_is_retried_not_lost(tmp_path):
-    cm, store, feed = await _setup(tmp_path)
+async def test_publisher_crash_is_retried_not_lost(database_target):
+    cm, store, feed = await _setup(database_target)
     try:
 
         class Exploding(FakePublisher):
@@ -120,8 +120,8 @@ async def test_publisher_crash_is_retried_not_lost(tmp_path):
         await cm.__aexit__(None, None, None)
 
 
-async def test_console_publisher_prints_a_readable_block_once(tmp_path):
-    cm, store, feed = await _setup(tmp_path, target="console", channels=(0,))
+async def test_console_publisher_prints_a_readable_block_once(database_target):
+    cm, store, feed = await _setup(database_target, target="console", channels=(0,))
     try:
         out = io.StringIO()
         worker = DeliveryWorker(store.outbox, ConsolePublisher(out), clock=Clock(T0))

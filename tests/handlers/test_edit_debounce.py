@@ -28,10 +28,10 @@ TITLE = "Falcon 9 set to launch Starlink 10-77 from Cape Canaveral on Friday"
 
 
 @pytest.fixture
-async def setup(tmp_path):
+async def setup(database_target):
     async with (
         FeedServer() as server,
-        Storage.open(tmp_path / "d.db") as store,
+        Storage.open(database_target) as store,
         FeedFetcher.open(version="test", allow_private=True) as fetcher,
     ):
         await subscribe_everything(store, 100, T0)

@@ -19,10 +19,10 @@ LAUNCH = Item("l1", "Falcon 9 launches Starlink 10-77 from Cape Canaveral", "Lif
 
 
 @pytest.fixture
-async def world(tmp_path):
+async def world(database_target):
     async with (
         FeedServer() as server,
-        Storage.open(tmp_path / "f.db") as store,
+        Storage.open(database_target) as store,
         FeedFetcher.open(version="test", allow_private=True) as fetcher,
     ):
         for guild in (1, 2, 3):

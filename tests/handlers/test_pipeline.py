@@ -36,10 +36,10 @@ BACKGROUND = [
 
 
 @pytest.fixture
-async def world(tmp_path):
+async def world(database_target):
     async with (
         FeedServer() as server,
-        Storage.open(tmp_path / "p.db") as store,
+        Storage.open(database_target) as store,
         FeedFetcher.open(version="test", allow_private=True) as fetcher,
     ):
         await subscribe_everything(store, 10, NOW)

@@ -1,3 +1,5 @@
+"""Every test here runs on SQLite and on PostgreSQL (the same contract, two backends)."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,6 +8,6 @@ from storage import Storage
 
 
 @pytest.fixture
-async def store(tmp_path):
-    async with Storage.open(tmp_path / "lw.db") as storage:
+async def store(database_target):
+    async with Storage.open(database_target) as storage:
         yield storage

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import random
 import sys
 import tempfile
@@ -83,8 +84,11 @@ async def _parse(body: bytes, headers: Any, url: str, feed_id: int | None) -> An
     return await asyncio.to_thread(parse_feed, body, headers, feed_url=url, feed_id=feed_id)
 
 
-async def replay(rows: list[dict[str, Any]], step: timedelta) -> dict[str, Any]:
-    """Run the replay and return the tallies."""
+async def replay(
+    rows: list[dict[str, Any]], step: timedelta, database: str | None = None
+) -> dict[str, Any]:
+    """Run the replay and return the tallies (on a temporary SQLite file, or on the empty
+    PostgreSQL database ``database`` names)."""
     room = Newsroom(rows)
     app = web.Application()
     app.router.add_get("/{site}", room.handle)
@@ -98,7 +102,7 @@ async def replay(rows: list[dict[str, Any]], step: timedelta) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             async with (
-                Storage.open(Path(tmp) / "replay.db") as store,
+                Storage.open(database or Path(tmp) / "replay.db") as store,
                 FeedFetcher.open(version="replay", allow_private=True) as fetcher,
             ):
                 for name in room.by_site:
@@ -162,19 +166,40 @@ async def _tally(store: Storage, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "false_alerts": false_alerts,
         "mixed": mixed,
         "followups": followups[0][0],
+        "digest": await _digest(store),
     }
+
+
+async def _digest(store: Storage) -> str:
+    """A fingerprint of every alert (its launch, status, time and sources) and follow-up,
+    equal for two runs that posted the same alerts."""
+    lines = []
+    for (event_id,) in await store.db.fetchall("SELECT event_id FROM outbox WHERE kind = 'post'"):
+        event = await store.events.get(event_id)
+        assert event is not None
+        sources = sorted(s.article_key for s in event.sources)
+        lines.append(f"{event.name}|{event.status}|{event.launch_time}|{sources}")
+    for row in await store.db.fetchall(
+        "SELECT event_id, followup_status FROM outbox WHERE kind = 'followup'"
+    ):
+        lines.append(f"followup {row[0]} {row[1]}")
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()[:16]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--step-hours", type=float, default=2.0)
+    parser.add_argument(
+        "--database-url",
+        help="replay on this empty PostgreSQL database instead of a temporary SQLite file",
+    )
     args = parser.parse_args(argv)
     if not DEV.exists():
         print(f"skipped: {DEV} not found (the labelled data lives outside this repository)")
         return 0
     rows = load(DEV)
-    t = asyncio.run(replay(rows, timedelta(hours=args.step_hours)))
+    t = asyncio.run(replay(rows, timedelta(hours=args.step_hours), args.database_url))
     print(
         f"replayed {len(rows)} items from {len({r['news_site'] for r in rows})} sites, "
         f"polling every {args.step_hours:g} h of simulated time"
@@ -185,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"false alerts (no launch): {t['false_alerts']}")
     print(f"alerts mixing launches:   {t['mixed']}")
     print(f"status follow-ups:        {t['followups']}")
+    print(f"alerts digest:            {t['digest']}  (equal digests: the same alerts)")
     return 0
 
 

@@ -134,7 +134,7 @@ class SqliteIngest:
             f" (SELECT value FROM {json_values(self._dialect, '?')})))"
             # Same-key events first: ten busier events of the vehicle must not push the
             # launch's own event out, or a late report about it would start a second one.
-            " ORDER BY key = ? DESC, updated DESC LIMIT 10",
+            " ORDER BY key = ? DESC, updated DESC, id DESC LIMIT 10",
             (scope, key, escape_like(vehicle) + "|%", flight, crewed and nameless, providers, key),
         )
         return await load_events(self._conn, list(rows))
@@ -355,6 +355,10 @@ def _with_id(event: LaunchEvent, event_id: int) -> LaunchEvent:
     return replace(event, id=event_id)
 
 
+#: PostgreSQL advisory lock that serialises ingest transactions (any number, LaunchWatch's).
+INGEST_LOCK = 0x4C57_0002
+
+
 class SqliteEventStore:
     """Ingest transactions and the read queries slash commands need."""
 
@@ -363,8 +367,15 @@ class SqliteEventStore:
 
     @asynccontextmanager
     async def ingest(self) -> AsyncIterator[SqliteIngest]:
-        """Begin one ingest transaction."""
+        """Begin one ingest transaction.
+
+        Ingests run one at a time: each reads the events it may join and then writes, so
+        two at once could both start an event for one launch. SQLite has one writer by
+        design; on PostgreSQL an advisory lock held to the end of the transaction does the
+        same, across every process that shares the database."""
         async with self._db.transaction() as conn:
+            if self._db.dialect == "postgresql":
+                await conn.execute("SELECT pg_advisory_xact_lock(?)", (INGEST_LOCK,))
             yield SqliteIngest(conn, self._db.dialect)
 
     async def get(self, event_id: int, *, scope: int | None = None) -> LaunchEvent | None:
@@ -434,7 +445,7 @@ class SqliteEventStore:
             f"SELECT {_EVENT_COLUMNS} FROM events WHERE {_VISIBLE} AND"
             " lower(COALESCE(vehicle, '') || ' | ' || COALESCE(mission, '')) LIKE lower(?)"
             " ESCAPE '\\'"
-            " ORDER BY updated DESC LIMIT ?",
+            " ORDER BY updated DESC, id DESC LIMIT ?",
             (scope, scope, pattern, limit),
         )
         return await load_events(self._db.conn, rows)

@@ -267,7 +267,7 @@ class SqliteFeedStore:
         """Enabled, wanted feeds whose next poll time has come, most overdue first."""
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM feeds WHERE enabled = 1 AND next_poll_at <= ?"
-            f" AND {_WANTED} ORDER BY next_poll_at LIMIT ?",
+            f" AND {_WANTED} ORDER BY next_poll_at, id LIMIT ?",
             (to_db(now), limit),
         )
         return [feed_from_row(r) for r in rows]

@@ -82,7 +82,7 @@ class SqliteGuildEvents:
             " AND e.launch_time > ? AND e.launch_time <= ?"
             " AND NOT EXISTS (SELECT 1 FROM guild_events x"
             "   WHERE x.guild_id = s.guild_id AND x.event_id = e.id)"
-            " ORDER BY e.launch_time",
+            " ORDER BY e.launch_time, e.id, s.guild_id",
             (to_db(now), to_db(now + horizon)),
         )
         if not candidates:
@@ -120,7 +120,7 @@ class SqliteGuildEvents:
             " FROM guild_events x JOIN events e ON e.id = x.event_id"
             " LEFT JOIN guild_options g ON g.guild_id = x.guild_id"
             " WHERE x.state = 'live' AND x.next_attempt_at <= ? AND g.events_problem IS NULL"
-            " ORDER BY e.launch_time LIMIT ?",
+            " ORDER BY e.launch_time, x.event_id, x.guild_id LIMIT ?",
             (to_db(now), limit),
         )
         return [

@@ -74,7 +74,7 @@ class SqliteScheduleStore:
     async def between(self, start: datetime, end: datetime) -> list[ScheduledLaunch]:
         """Launches with a NET in ``[start, end)``, soonest first."""
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS} FROM schedule_launches WHERE net >= ? AND net < ? ORDER BY net",
+            f"SELECT {_COLUMNS} FROM schedule_launches WHERE net >= ? AND net < ? ORDER BY net, id",
             (to_db(start), to_db(end)),
         )
         return [_launch(row) for row in rows]
@@ -87,7 +87,7 @@ class SqliteScheduleStore:
         pattern = f"%{escape_like(text)}%"
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM schedule_launches WHERE net >= ? AND net < ?"
-            " AND lower(name) LIKE lower(?) ESCAPE '\\' ORDER BY net LIMIT ?",
+            " AND lower(name) LIKE lower(?) ESCAPE '\\' ORDER BY net, id LIMIT ?",
             (to_db(start), to_db(end), pattern, limit),
         )
         return [_launch(row) for row in rows]

@@ -361,3 +361,21 @@ async def test_postponed_jobs_wait_without_using_up_attempts(store):
         now += timedelta(seconds=61)
     [job] = await store.outbox.claim("discord", now, 50)
     assert job.attempts == 0
+
+
+async def test_two_feeds_reporting_one_launch_at_once_make_one_event(store):
+    """Ingests run one at a time on either backend: two at once would both find no event
+    and both start one (PostgreSQL serialises them with an advisory lock)."""
+
+    async def ingest(key: str) -> None:
+        async with store.events.ingest() as tx:
+            m = mention()
+            candidates = await tx.event_candidates(m.event_key, 0)
+            await asyncio.sleep(0)  # let the other ingest run, if it can
+            story = article(key, title=f"Soyuz MS-28 story {key}", site=key)
+            change = resolve(m, story, candidates, T0)
+            await tx.save_event(change, 0, None, T0)
+
+    await asyncio.gather(*(ingest(f"site-{n}") for n in range(4)))
+    [event] = await store.events.recent(limit=10, scope=0)
+    assert len(event.sources) == 4

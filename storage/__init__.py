@@ -14,24 +14,24 @@ from pathlib import Path
 
 from storage.codec import to_db
 from storage.database import SCHEMA_VERSION, Database, SqlDatabase
-from storage.events import SqliteEventStore
-from storage.feeds import SqliteFeedStore
-from storage.guild_events import SqliteGuildEvents
-from storage.outbox import SqliteOutbox
+from storage.events import SqlEventStore
+from storage.feeds import SqlFeedStore
+from storage.guild_events import SqlGuildEvents
+from storage.outbox import SqlOutbox
 from storage.postgres import PgDatabase, is_postgres_url
-from storage.schedule import SqliteScheduleStore
-from storage.subscriptions import CONSOLE_TARGET, SqliteSubscriptionStore
+from storage.schedule import SqlScheduleStore
+from storage.subscriptions import CONSOLE_TARGET, SqlSubscriptionStore
 
 __all__ = [
     "CONSOLE_TARGET",
     "SCHEMA_VERSION",
     "Database",
-    "SqliteEventStore",
-    "SqliteFeedStore",
-    "SqliteGuildEvents",
-    "SqliteOutbox",
-    "SqliteScheduleStore",
-    "SqliteSubscriptionStore",
+    "SqlEventStore",
+    "SqlFeedStore",
+    "SqlGuildEvents",
+    "SqlOutbox",
+    "SqlScheduleStore",
+    "SqlSubscriptionStore",
     "Storage",
 ]
 
@@ -41,12 +41,12 @@ class Storage:
 
     def __init__(self, db: SqlDatabase) -> None:
         self.db = db
-        self.feeds = SqliteFeedStore(db)
-        self.events = SqliteEventStore(db)
-        self.outbox = SqliteOutbox(db, self.events)
-        self.subscriptions = SqliteSubscriptionStore(db)
-        self.schedule = SqliteScheduleStore(db)
-        self.guild_events = SqliteGuildEvents(db)
+        self.feeds = SqlFeedStore(db)
+        self.events = SqlEventStore(db)
+        self.outbox = SqlOutbox(db, self.events)
+        self.subscriptions = SqlSubscriptionStore(db)
+        self.schedule = SqlScheduleStore(db)
+        self.guild_events = SqlGuildEvents(db)
 
     @classmethod
     @asynccontextmanager

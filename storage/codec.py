@@ -1,11 +1,10 @@
-"""Conversions between domain values and SQLite column values."""
+"""Conversions between domain values and column values (the same on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-
-import aiosqlite
+from typing import Any
 
 from handlers.domain import (
     LaunchStatus,
@@ -67,7 +66,7 @@ def decode_filters(text: str) -> SubscriptionFilter:
     )
 
 
-def subscription_from_row(row: aiosqlite.Row) -> Subscription:
+def subscription_from_row(row: Any) -> Subscription:
     """Build a :class:`Subscription` from a ``subscriptions`` row."""
     return Subscription(
         id=row["id"],

@@ -43,6 +43,13 @@ def _migrations(package: str = MIGRATIONS_PACKAGE) -> list[tuple[int, str]]:
 SCHEMA_VERSION = max(v for v, _ in _migrations())
 
 
+#: A transaction's connection on either backend (aiosqlite's, or PostgreSQL's
+#: :class:`storage.postgres.PgConnection`): ``execute``, ``executemany``, ``execute_fetchall``.
+Connection = Any
+#: A result row on either backend: indexable by position and by column name.
+Row = Any
+
+
 class SqlDatabase(Protocol):
     """What the stores use of a database, SQLite (:class:`Database`) or PostgreSQL
     (:class:`storage.postgres.PgDatabase`): portable SQL with ``?`` placeholders."""

@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import aiosqlite
-
 from handlers.domain import (
     LaunchEvent,
     LaunchStatus,
@@ -28,7 +26,7 @@ from storage.codec import (
     subscription_from_row,
     to_db,
 )
-from storage.database import SqlDatabase
+from storage.database import Connection, Row, SqlDatabase
 from storage.feeds import write_success
 
 _EVENT_COLUMNS = (
@@ -37,9 +35,7 @@ _EVENT_COLUMNS = (
 )
 
 
-async def load_events(
-    conn: aiosqlite.Connection, rows: Sequence[aiosqlite.Row]
-) -> list[LaunchEvent]:
+async def load_events(conn: Connection, rows: Sequence[Row]) -> list[LaunchEvent]:
     """Attach sources and history to event rows (two queries, whatever the count)."""
     if not rows:
         return []
@@ -87,10 +83,10 @@ async def load_events(
     ]
 
 
-class SqliteIngest:
+class SqlIngest:
     """Implements the pipeline's ingest transaction on an open connection."""
 
-    def __init__(self, conn: aiosqlite.Connection, dialect: str = "sqlite") -> None:
+    def __init__(self, conn: Connection, dialect: str = "sqlite") -> None:
         self._conn = conn
         self._dialect = dialect
 
@@ -259,7 +255,7 @@ class SqliteIngest:
             " next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(sid, event.id, kind, status, stamp, stamp) for sid, kind, status in others],
         )
-        written = max(cur.rowcount, 0)
+        written = max(int(cur.rowcount), 0)
         if edits:
             written += await self._enqueue_edits(event.id, edits, change, now)
         return written
@@ -298,7 +294,7 @@ class SqliteIngest:
             " ELSE outbox.next_attempt_at END",
             rows,
         )
-        return max(cur.rowcount, 0)
+        return max(int(cur.rowcount), 0)
 
     async def enqueue_webcast(self, event: LaunchEvent, url: str, now: datetime) -> int:
         """The webcast is live: the schedule source links to it, and every channel that got
@@ -326,7 +322,7 @@ class SqliteIngest:
             " ON CONFLICT DO NOTHING",
             [(sid, event.id, Notice.WEBCAST.value, stamp, stamp) for sid in wanted],
         )
-        return max(cur.rowcount, 0)
+        return max(int(cur.rowcount), 0)
 
     async def record_success(self, success: FeedSuccess) -> None:
         """Store the feed's validators and schedule in this transaction."""
@@ -359,14 +355,14 @@ def _with_id(event: LaunchEvent, event_id: int) -> LaunchEvent:
 INGEST_LOCK = 0x4C57_0002
 
 
-class SqliteEventStore:
+class SqlEventStore:
     """Ingest transactions and the read queries slash commands need."""
 
     def __init__(self, db: SqlDatabase) -> None:
         self._db = db
 
     @asynccontextmanager
-    async def ingest(self) -> AsyncIterator[SqliteIngest]:
+    async def ingest(self) -> AsyncIterator[SqlIngest]:
         """Begin one ingest transaction.
 
         Ingests run one at a time: each reads the events it may join and then writes, so
@@ -376,7 +372,7 @@ class SqliteEventStore:
         async with self._db.transaction() as conn:
             if self._db.dialect == "postgresql":
                 await conn.execute("SELECT pg_advisory_xact_lock(?)", (INGEST_LOCK,))
-            yield SqliteIngest(conn, self._db.dialect)
+            yield SqlIngest(conn, self._db.dialect)
 
     async def get(self, event_id: int, *, scope: int | None = None) -> LaunchEvent | None:
         """One event with its sources and history; with ``scope``, only if visible there."""

@@ -6,13 +6,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-import aiosqlite
-
 from handlers.domain import Feed
 from handlers.netguard import canonical_feed_url
 from handlers.ports import FeedFailure, FeedSuccess
 from storage.codec import from_db, to_db
-from storage.database import SqlDatabase
+from storage.database import Connection, Row, SqlDatabase
 
 _COLUMNS = (
     "id, url, title, enabled, etag, last_modified, body_hash, last_polled_at, last_success_at,"
@@ -37,7 +35,7 @@ class OperatorRemoval(StrEnum):
     NOT_FOUND = "not found"
 
 
-def feed_from_row(row: aiosqlite.Row) -> Feed:
+def feed_from_row(row: Row) -> Feed:
     """Build a :class:`Feed` from a ``feeds`` row."""
     return Feed(
         id=row["id"],
@@ -58,7 +56,7 @@ def feed_from_row(row: aiosqlite.Row) -> Feed:
     )
 
 
-class SqliteFeedStore:
+class SqlFeedStore:
     """Feed rows, their polling state, and which servers follow or mute them.
 
     A feed is one canonical URL, fetched once however many servers follow it. A server's
@@ -319,7 +317,7 @@ class SqliteFeedStore:
             )
 
 
-async def write_success(conn: aiosqlite.Connection, success: FeedSuccess) -> None:
+async def write_success(conn: Connection, success: FeedSuccess) -> None:
     """Record a successful poll inside an ingest transaction."""
     await conn.execute(
         "UPDATE feeds SET last_polled_at = ?, last_success_at = ?, next_poll_at = ?,"
@@ -349,11 +347,11 @@ async def write_success(conn: aiosqlite.Connection, success: FeedSuccess) -> Non
         )
 
 
-async def _unlink(conn: aiosqlite.Connection, table: str, guild_id: int, url: str) -> bool:
+async def _unlink(conn: Connection, table: str, guild_id: int, url: str) -> bool:
     """Delete a server's link (``feed_follows`` or ``feed_mutes``) to the feed at ``url``."""
     cur = await conn.execute(
         f"DELETE FROM {table} WHERE guild_id = ?"
         " AND feed_id = (SELECT id FROM feeds WHERE url = ?)",
         (guild_id, url),
     )
-    return cur.rowcount == 1
+    return bool(cur.rowcount == 1)

@@ -15,7 +15,7 @@ from handlers.schedule_math import exponential_delay
 from storage.codec import json_values, to_db
 from storage.database import SqlDatabase
 
-__all__ = ["GuildOptions", "SqliteGuildEvents"]
+__all__ = ["GuildOptions", "SqlGuildEvents"]
 
 MAX_ATTEMPTS = 8
 RETRY_CAP = 900.0
@@ -29,7 +29,7 @@ class GuildOptions:
     events_problem: str | None = None
 
 
-class SqliteGuildEvents:
+class SqlGuildEvents:
     """``guild_options`` and ``guild_events``."""
 
     def __init__(self, db: SqlDatabase) -> None:

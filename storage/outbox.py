@@ -19,7 +19,7 @@ from handlers.schedule.reminders import (
 from handlers.schedule_math import exponential_delay
 from storage.codec import json_values, require_time, subscription_from_row, to_db
 from storage.database import SqlDatabase
-from storage.events import SqliteEventStore
+from storage.events import SqlEventStore
 
 MAX_ATTEMPTS = 8
 RETRY_CAP = 900.0  # seconds: the longest wait between two delivery attempts
@@ -35,10 +35,10 @@ class WantedReminders(NamedTuple):
     notices: frozenset[Notice]
 
 
-class SqliteOutbox:
+class SqlOutbox:
     """Outbox rows and the per-channel delivery record."""
 
-    def __init__(self, db: SqlDatabase, events: SqliteEventStore) -> None:
+    def __init__(self, db: SqlDatabase, events: SqlEventStore) -> None:
         self._db = db
         self._events = events
 

@@ -6,13 +6,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from handlers.schedule.launches import NetPrecision, ScheduledLaunch, ScheduleStatus
 from storage.codec import escape_like, from_db, require_time, to_db
-from storage.database import SqlDatabase
+from storage.database import Row, SqlDatabase
 
-__all__ = ["SqliteScheduleStore"]
+__all__ = ["SqlScheduleStore"]
 
 _COLUMNS = (
     "id, name, status, net, net_precision, window_start, window_end, vehicle, provider,"
@@ -25,7 +23,7 @@ _REPLACE = ", ".join(
 )
 
 
-class SqliteScheduleStore:
+class SqlScheduleStore:
     """Launches as last read from the schedule, and when the schedule was asked."""
 
     def __init__(self, db: SqlDatabase) -> None:
@@ -137,7 +135,7 @@ class SqliteScheduleStore:
             await conn.execute("DELETE FROM schedule_launches WHERE net < ?", (to_db(before),))
 
 
-def _launch(row: aiosqlite.Row) -> ScheduledLaunch:
+def _launch(row: Row) -> ScheduledLaunch:
     return ScheduledLaunch(
         id=row[0],
         name=row[1],

@@ -10,10 +10,10 @@ from handlers.domain import Notice, Subscription, SubscriptionFilter, Subscripti
 from storage.codec import encode_filters, subscription_from_row, to_db
 from storage.database import SqlDatabase
 
-__all__ = ["CONSOLE_TARGET", "SqliteSubscriptionStore"]
+__all__ = ["CONSOLE_TARGET", "SqlSubscriptionStore"]
 
 
-class SqliteSubscriptionStore:
+class SqlSubscriptionStore:
     """Subscription rows; every query that changes one is scoped to its guild."""
 
     def __init__(self, db: SqlDatabase) -> None:

@@ -22,7 +22,7 @@ from handlers.netguard import canonical_feed_url, check_url
 from handlers.summary import scan_summary
 
 if TYPE_CHECKING:
-    from storage import SqliteFeedStore
+    from storage import SqlFeedStore
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class FeedsCog(commands.Cog):
         self.bot = bot
 
     @property
-    def _store(self) -> SqliteFeedStore:
+    def _store(self) -> SqlFeedStore:
         return self.bot.storage.feeds
 
     async def _guild_feeds(self, guild_id: int) -> list[Feed]:

@@ -31,7 +31,7 @@ from handlers.schedule.launches import ScheduledLaunch
 from handlers.schedule.linking import KEY_PREFIX, mention_of, scheduled_id
 
 if TYPE_CHECKING:
-    from storage import SqliteEventStore
+    from storage import SqlEventStore
 
 STATUS_CHOICES = [app_commands.Choice(name=STATUS_LABEL[s], value=s.value) for s in LaunchStatus]
 
@@ -73,7 +73,7 @@ class LaunchesCog(commands.Cog):
         self.bot = bot
 
     @property
-    def _events(self) -> SqliteEventStore:
+    def _events(self) -> SqlEventStore:
         return self.bot.storage.events
 
     def _canonical(self, text: str | None, what: str) -> str | None:

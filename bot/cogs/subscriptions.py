@@ -40,7 +40,7 @@ from handlers.domain import (
 from handlers.schedule.reminders import format_reminders, parse_reminders
 
 if TYPE_CHECKING:
-    from storage import SqliteSubscriptionStore
+    from storage import SqlSubscriptionStore
 
 TARGET = "discord"
 ALERT_CHANNEL_TYPES = (
@@ -287,7 +287,7 @@ class SubscriptionsCog(commands.Cog):
         self.bot = bot
 
     @property
-    def _subs(self) -> SqliteSubscriptionStore:
+    def _subs(self) -> SqlSubscriptionStore:
         return self.bot.storage.subscriptions
 
     # ------------------------------------------------------------------ /subscribe

@@ -130,3 +130,29 @@ def _now():
     from handlers.domain import utc_now
 
     return utc_now()
+
+
+async def test_migrations_apply_once_when_processes_start_together(pg_url):
+    import asyncio
+
+    from storage.postgres import PG_SCHEMA_VERSION
+
+    async def start() -> int:
+        async with Storage.open(pg_url) as storage:
+            return await storage.db.user_version()
+
+    assert await asyncio.gather(*(start() for _ in range(3))) == [PG_SCHEMA_VERSION] * 3
+    async with Storage.open(pg_url) as storage:
+        rows = await storage.db.fetchall("SELECT version FROM launchwatch_schema ORDER BY 1")
+        assert [row[0] for row in rows] == list(range(1, PG_SCHEMA_VERSION + 1))
+        assert await storage.db.migrate() == []
+
+
+async def test_a_database_from_a_newer_launchwatch_is_refused(pg_url):
+    from handlers.errors import StorageError
+
+    async with Storage.open(pg_url) as storage, storage.db.transaction() as conn:
+        await conn.execute("INSERT INTO launchwatch_schema (version) VALUES (?)", (999,))
+    with pytest.raises(StorageError, match="schema 999 is newer than this LaunchWatch"):
+        async with Storage.open(pg_url):
+            pass
